@@ -1,0 +1,53 @@
+/* messages.c: a channel's feed: cursor pages of messages, and posting one. */
+#include "api_int.h"
+
+#include <stdlib.h>
+
+/* A query argument that must be an id when present; 0 when absent. */
+static int query_id(struct http_req *r, const char *name, int64_t *out)
+{
+    const char *v = http_query(r, name);
+    *out = 0;
+    if (v && !parse_id(v, out))
+        return http_fail(r, -ERR_BAD_REQUEST, "'%s' must be a message id", name);
+    return 0;
+}
+
+int api_messages_list(struct http_req *r)
+{
+    int64_t channel, before, after;
+    int rc = api_path_id(r, 0, &channel);
+    if (rc || (rc = query_id(r, "before", &before)) || (rc = query_id(r, "after", &after)))
+        return rc;
+    if (before && after)
+        return http_fail(r, -ERR_BAD_REQUEST, "use either 'before' or 'after', not both");
+    int limit = CORE_PAGE_DEFAULT;
+    const char *l = http_query(r, "limit");
+    if (l) {
+        int64_t v;
+        if (!parse_id(l, &v) || v > CORE_PAGE_MAX)
+            return http_fail(r, -ERR_INVALID_FIELD, "'limit' must be 1 to %d", CORE_PAGE_MAX);
+        limit = (int)v;
+    }
+    json_t *out;
+    if ((rc = core_messages(api_of(r)->core, &api_req(r)->user, channel, before, after, limit,
+                            &out)))
+        return rc;
+    return http_reply_json(r, 200, out);
+}
+
+int api_messages_post(struct http_req *r)
+{
+    struct api_req *a = api_req(r);
+    int64_t channel;
+    const char *text;
+    char msg[160];
+    int rc = api_path_id(r, 0, &channel);
+    if (rc)
+        return rc;
+    if ((rc = json_get_string(r->json, "text", true, 1, CORE_TEXT_MAX, false, &text, msg)))
+        return http_fail(r, rc, "%s", msg);
+    if ((rc = core_message_post(api_of(r)->core, &a->user, channel, text, &a->w)))
+        return rc;
+    return api_commit(r, api_finish_created);
+}

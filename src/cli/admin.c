@@ -1,0 +1,222 @@
+/* admin.c: `switchboard admin --data DIR <action>`: scripted setup straight into the data
+ * directory (works while the server runs: SQLite WAL lets both write). Actions are a table. */
+#include "cli.h"
+
+#include "../core/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct admin_ctx {
+    struct store *store;
+    struct core *core;
+};
+
+static int read_password_stdin(char *out, size_t len)
+{
+    size_t n = fread(out, 1, len - 1, stdin);
+    out[n] = '\0';
+    if (!feof(stdin) && n == len - 1) {
+        fprintf(stderr, "switchboard admin: password longer than %zu bytes\n", len - 2);
+        return -1;
+    }
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    if (!n) {
+        fprintf(stderr, "switchboard admin: empty password on stdin\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int create_user(struct admin_ctx *c, const char *name, const char *password, bool admin)
+{
+    struct store_write w;
+    int rc = core_user_create(c->core, name, password, admin, &w);
+    if (rc == -ERR_INVALID_FIELD) {
+        fprintf(stderr, "switchboard admin: invalid user name '%s' (1-%d of A-Z a-z 0-9 . _ -)\n",
+                name, CORE_USERNAME_MAX);
+        return 1;
+    }
+    if (!rc)
+        rc = store_write_wait(c->store, &w);
+    int64_t id = w.id;
+    store_write_release(&w);
+    if (rc == -ERR_CONFLICT) {
+        fprintf(stderr, "switchboard admin: user '%s' already exists\n", name);
+        return 1;
+    }
+    if (rc) {
+        fprintf(stderr, "switchboard admin: cannot create user '%s': %s\n", name, err_message(rc));
+        return 1;
+    }
+    printf("created user %s (id %lld%s)\n", name, (long long)id, admin ? ", admin" : "");
+    return 0;
+}
+
+static int act_create_user(struct admin_ctx *c, int argc, char **argv)
+{
+    const char *name = NULL;
+    bool admin = false, from_stdin = false;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--admin"))
+            admin = true;
+        else if (!strcmp(argv[i], "--password-stdin"))
+            from_stdin = true;
+        else if (!name && argv[i][0] != '-')
+            name = argv[i];
+        else {
+            fprintf(stderr, "switchboard admin create-user: unexpected '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!name || !from_stdin) {
+        fprintf(stderr, "usage: switchboard admin --data DIR create-user NAME [--admin] "
+                        "--password-stdin\n");
+        return 2;
+    }
+    char password[CORE_PASSWORD_MAX + 2];
+    if (read_password_stdin(password, sizeof password))
+        return 1;
+    return create_user(c, name, password, admin);
+}
+
+static int create_token(struct admin_ctx *c, const char *name, const char *label, char token[64])
+{
+    struct store_user u;
+    if (store_user_by_name(c->store, name, &u, NULL)) {
+        fprintf(stderr, "switchboard admin: no user '%s'\n", name);
+        return 1;
+    }
+    struct store_write w;
+    core_token_create(c->core, u.id, label, token, &w);
+    int rc = store_write_wait(c->store, &w);
+    store_write_release(&w);
+    if (rc) {
+        fprintf(stderr, "switchboard admin: cannot create a token: %s\n", err_message(rc));
+        return 1;
+    }
+    return 0;
+}
+
+static int act_create_token(struct admin_ctx *c, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: switchboard admin --data DIR create-token NAME\n");
+        return 2;
+    }
+    char token[64];
+    int rc = create_token(c, argv[0], "admin create-token", token);
+    if (!rc)
+        printf("%s\n", token);
+    return rc;
+}
+
+/* A demo user with a team, a channel and a first message, so a newcomer has something to see.
+ * Idempotent: once the demo user exists it only prints how to sign in. */
+static int act_demo(struct admin_ctx *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "usage: switchboard admin --data DIR demo\n");
+        return 2;
+    }
+    static const char user[] = "demo", password[] = "switchboard-demo";
+    struct store_user u;
+    if (store_user_by_name(c->store, user, &u, NULL)) {
+        if (create_user(c, user, password, true))
+            return 1;
+        store_user_by_name(c->store, user, &u, NULL);
+        struct store_write w;
+        core_team_create(c->core, &u, "Demo team", &w);
+        int rc = store_write_wait(c->store, &w);
+        int64_t team = w.id;
+        store_write_release(&w);
+        json_t *channels = NULL;
+        if (!rc)
+            rc = core_channels(c->core, &u, team, &channels);
+        int64_t channel = rc ? 0 : json_integer_value(json_object_get(json_array_get(channels, 0), "id"));
+        json_decref(channels);
+        if (!rc && !(rc = core_message_post(c->core, &u, channel,
+                                            "Welcome to **Switchboard**! Post here with the API "
+                                            "(see README.md) and watch `GET /api/v1/events`.",
+                                            &w))) {
+            rc = store_write_wait(c->store, &w);
+            store_write_release(&w);
+        }
+        if (rc) {
+            fprintf(stderr, "switchboard admin: cannot set up the demo: %s\n", err_message(rc));
+            return 1;
+        }
+    }
+    char token[64];
+    if (create_token(c, user, "demo", token))
+        return 1;
+    printf("demo login: user '%s', password '%s'\ndemo API token: %s\n", user, password, token);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(struct admin_ctx *c, int argc, char **argv);
+    const char *usage;
+} actions[] = {
+    {"create-user", act_create_user, "create-user NAME [--admin] --password-stdin"},
+    {"create-token", act_create_token, "create-token NAME      (prints a new API token)"},
+    {"demo", act_demo, "demo                   (demo user, team and token; idempotent)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: switchboard admin [--data DIR] <action>\n\nactions:\n");
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+        fprintf(out, "  %s\n", actions[i].usage);
+    fprintf(out, "\n--data defaults to $SWITCHBOARD_DATA or ./switchboard-data\n");
+}
+
+int cli_admin(int argc, char **argv)
+{
+    const char *data = getenv("SWITCHBOARD_DATA");
+    if (!data || !*data)
+        data = "./switchboard-data";
+    int i = 0;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+            data = argv[++i];
+        } else if (!strncmp(argv[i], "--data=", 7)) {
+            data = argv[i] + 7;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i == argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t a = 0; a < sizeof actions / sizeof actions[0]; a++) {
+        if (strcmp(argv[i], actions[a].name))
+            continue;
+        if (base_crypto_init())
+            return 1;
+        char err[512];
+        struct admin_ctx c = {.store = store_open(data, err, sizeof err)};
+        if (!c.store) {
+            fprintf(stderr, "switchboard admin: %s\n", err);
+            return 1;
+        }
+        c.core = core_new(c.store);
+        int rc = actions[a].fn(&c, argc - i - 1, argv + i + 1);
+        core_free(c.core);
+        store_close(c.store);
+        return rc;
+    }
+    fprintf(stderr, "switchboard admin: unknown action '%s'\n", argv[i]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,90 @@
+/* serve.c: `switchboard serve`: opens the store, starts the hub and the HTTP server, and on
+ * SIGINT/SIGTERM shuts down in the order that loses no acknowledged write: stop accepting, let
+ * requests in flight get their commit, end live streams, drain and close the store. */
+#include "cli.h"
+
+#include "../api/api.h"
+#include "../hub/hub.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define SHUTDOWN_GRACE_MS 5000
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int cli_serve(int argc, char **argv)
+{
+    struct config cfg;
+    int rc = config_parse(&cfg, argc, argv, "switchboard serve");
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    if (base_crypto_init()) {
+        fprintf(stderr, "switchboard: cannot initialise libsodium\n");
+        return 1;
+    }
+    raise_fd_limit();
+    /* signals are taken by sigwait() below, never by the other threads */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[512];
+    struct store *st = store_open(cfg.data, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "switchboard: %s\n", err);
+        return 1;
+    }
+    struct api api = {.core = core_new(st), .jobs = jobs_new(1)};
+    struct hub_io io = {http_conn_suspend, http_conn_resume};
+    struct hub_config hc = {.heartbeat_ms = cfg.heartbeat_s * 1000};
+    api.hub = hub_new(st, &io, &hc);
+    struct http_config http = {
+        .listen = cfg.listen,
+        .threads = cfg.threads,
+        .max_connections = cfg.max_connections,
+        .max_per_ip = cfg.max_per_ip,
+        .max_body = cfg.max_body,
+        .routes = api_routes,
+        .n_routes = api_n_routes,
+        .authenticate = api_authenticate,
+        .ctx = &api,
+    };
+    struct http_server *srv = http_server_start(&http, err, sizeof err);
+    if (!srv) {
+        fprintf(stderr, "switchboard: %s\n", err);
+        rc = 1;
+        goto out_store;
+    }
+    char host[256];
+    snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
+    log_info("switchboard: listening on http://%s:%u (data in %s)", host,
+             http_server_port(srv), cfg.data);
+
+    int sig;
+    sigwait(&stop, &sig);
+    log_info("switchboard: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_quiesce(srv, SHUTDOWN_GRACE_MS);
+    hub_shutdown(api.hub);
+out_store:
+    jobs_free(api.jobs);
+    store_close(st); /* commits what is queued; its replies are resumed before the daemons stop */
+    http_server_stop(srv);
+    hub_free(api.hub);
+    core_free(api.core);
+    if (!rc)
+        log_info("switchboard: stopped");
+    return rc;
+}

@@ -1,0 +1,331 @@
+/* server.c: the daemons and the request lifecycle: create the request, route it, take its body
+ * up to the cap, authenticate, parse JSON, call the handler, and log one line when it ends. */
+#include "http_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define API_MEMORY_LIMIT (64 * 1024)    /* per connection: headers up to about half of it */
+#define STREAM_MEMORY_LIMIT (12 * 1024) /* live streams: small, there are thousands */
+#define API_IDLE_TIMEOUT_S 30
+
+static void req_free(struct http_req *r)
+{
+    http_params_free(r->params, r->n_params);
+    buf_release(&r->body);
+    json_decref(r->json);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    if (r->app_free)
+        r->app_free(r->app);
+    free((char *)r->url);
+    free(r);
+}
+
+static struct http_req *req_new(struct http_server *s, struct MHD_Connection *conn,
+                                const char *url, const char *method)
+{
+    struct http_req *r = xcalloc(1, sizeof *r);
+    r->conn = conn;
+    r->server = s;
+    r->ctx = s->cfg.ctx;
+    r->method = method; /* MHD keeps it for the request's lifetime */
+    r->url = xstrndup(url, strcspn(url, "?"));
+    r->start_ms = time_mono_ms();
+    buf_init(&r->body, s->cfg.max_body);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(r->ip, sizeof r->ip, "-");
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->ip, sizeof r->ip);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->ip,
+                      sizeof r->ip);
+    }
+    return r;
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return true; /* no type given: judge by the body */
+    static const char *const accepted[] = {"application/json", "text/plain",
+                                           "application/x-www-form-urlencoded"};
+    size_t len = strcspn(ct, ";");
+    while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+        len--;
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
+        if (strlen(accepted[i]) == len && !strncasecmp(ct, accepted[i], len))
+            return true;
+    return len > 5 && !strncasecmp(ct + len - 5, "+json", 5);
+}
+
+/* First call for a request: route it and check what can be checked before the body. */
+static int req_start(struct http_server *s, struct http_req *r)
+{
+    int status;
+    char allow[128];
+    r->route = http_route_match(s->cfg.routes, s->cfg.n_routes, r->method, r->url, r->params,
+                                &r->n_params, &status, allow, sizeof allow);
+    if (!r->route) {
+        if (status == 405) {
+            http_add_header(r, "Allow", allow);
+            return -ERR_METHOD_NOT_ALLOWED;
+        }
+        return -ERR_NOT_FOUND;
+    }
+    if (atomic_load(&s->stopping))
+        return -ERR_UNAVAILABLE;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || *end || n > s->cfg.max_body)
+            return http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes",
+                             s->cfg.max_body);
+    }
+    if ((r->route->flags & HTTP_BODY) &&
+        !is_json_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type")))
+        return -ERR_UNSUPPORTED_MEDIA_TYPE;
+    return 0;
+}
+
+/* The whole body is in: authenticate, parse, and run the handler. */
+static int req_dispatch(struct http_server *s, struct http_req *r)
+{
+    int rc;
+    if (!(r->route->flags & HTTP_PUBLIC) && (rc = s->cfg.authenticate(r)))
+        return rc;
+    if (r->route->flags & HTTP_BODY) {
+        if (r->body.len == 0)
+            return http_fail(r, -ERR_BAD_REQUEST, "a JSON object body is required");
+        r->json = json_parse_object(r->body.data, r->body.len, JSON_MAX_DEPTH, &rc,
+                                    r->error_message);
+        if (!r->json)
+            return rc;
+    }
+    return r->route->handler(r);
+}
+
+static void answer_error(struct http_req *r, int rc)
+{
+    http_reply_error(r, rc, r->error_message[0] ? r->error_message : NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct http_req *r = *con_cls;
+    if (!r) {
+        r = req_new(s, conn, url, method);
+        *con_cls = r;
+        atomic_fetch_add(&s->inflight, 1);
+        int rc = req_start(s, r);
+        if (rc)
+            answer_error(r, rc);
+        return MHD_YES;
+    }
+    if (r->resumed) {
+        r->resumed = false;
+        r->suspended = false;
+        r->on_resume(r);
+        BUG_ON(!r->answered && !r->suspended);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->answered)
+            return MHD_YES; /* answered early (413 ...): the rest is discarded */
+        if (buf_append(&r->body, upload_data, n)) {
+            r->too_large = true;
+            http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes",
+                      s->cfg.max_body);
+            answer_error(r, -ERR_PAYLOAD_TOO_LARGE);
+            /* a chunked body over the cap: if MHD cannot answer mid-upload, close */
+            return r->answered ? MHD_YES : MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (r->answered || r->suspended)
+        return MHD_YES;
+    int rc = req_dispatch(s, r);
+    if (rc)
+        answer_error(r, rc);
+    BUG_ON(!r->answered && !r->suspended);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct http_server *s = cls;
+    struct http_req *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    if (!r->stream)
+        atomic_fetch_sub(&s->inflight, 1);
+    log_info("%s \"%s %s\" %d %zu %lldms", r->ip, r->method, r->url, r->status, r->bytes,
+             (long long)(time_mono_ms() - r->start_ms));
+    req_free(r);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    log_info("libmicrohttpd: %s", line);
+}
+
+static int bind_listen(struct http_server *s, const char *listen_addr, char *errmsg, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(listen_addr, ':');
+    if (!colon || colon == listen_addr || (size_t)(colon - listen_addr) >= sizeof host) {
+        snprintf(errmsg, errlen, "invalid --listen '%s': expected ADDRESS:PORT", listen_addr);
+        return -1;
+    }
+    memcpy(host, listen_addr, (size_t)(colon - listen_addr));
+    host[colon - listen_addr] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:8080 */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
+    int rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc) {
+        snprintf(errmsg, errlen, "invalid --listen '%s': %s", listen_addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 4096)) {
+        snprintf(errmsg, errlen, "cannot listen on '%s': %s", listen_addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    s->listen_fd = fd;
+    return 0;
+}
+
+static struct MHD_Daemon *daemon_start(struct http_server *s, unsigned threads, unsigned limit,
+                                       size_t memory, unsigned timeout_s)
+{
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        s->cfg.max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+}
+
+struct http_server *http_server_start(const struct http_config *cfg, char *errmsg, size_t errlen)
+{
+    struct http_server *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->listen_fd = s->epoll_fd = s->stop_fd = -1;
+    unsigned threads = cfg->threads ? cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    if (bind_listen(s, cfg->listen, errmsg, errlen))
+        goto fail;
+    unsigned api_limit = cfg->max_connections / 4 > 256 ? cfg->max_connections / 4 : 256;
+    s->api = daemon_start(s, threads, api_limit, API_MEMORY_LIMIT, API_IDLE_TIMEOUT_S);
+    s->streams = daemon_start(s, threads, cfg->max_connections, STREAM_MEMORY_LIMIT,
+                              API_IDLE_TIMEOUT_S);
+    if (!s->api || !s->streams) {
+        snprintf(errmsg, errlen, "cannot start the HTTP daemons");
+        goto fail;
+    }
+    s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->listen_fd};
+    struct epoll_event stop = {.events = EPOLLIN, .data.ptr = &s->stop_fd};
+    if (s->epoll_fd < 0 || s->stop_fd < 0 ||
+        epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev) ||
+        epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->stop_fd, &stop)) {
+        snprintf(errmsg, errlen, "cannot set up epoll: %s", strerror(errno));
+        goto fail;
+    }
+    pthread_create(&s->acceptor, NULL, http_acceptor_main, s);
+    return s;
+fail:
+    if (s->api)
+        MHD_stop_daemon(s->api);
+    if (s->streams)
+        MHD_stop_daemon(s->streams);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->epoll_fd >= 0)
+        close(s->epoll_fd);
+    if (s->stop_fd >= 0)
+        close(s->stop_fd);
+    free(s);
+    return NULL;
+}
+
+unsigned http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_quiesce(struct http_server *s, unsigned grace_ms)
+{
+    if (atomic_exchange(&s->stopping, true))
+        return;
+    uint64_t one = 1;
+    if (write(s->stop_fd, &one, sizeof one) < 0)
+        log_error("cannot wake the acceptor: %s", strerror(errno));
+    pthread_join(s->acceptor, NULL);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    int64_t until = time_mono_ms() + grace_ms;
+    while (atomic_load(&s->inflight) > 0 && time_mono_ms() < until)
+        usleep(5000);
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    http_server_quiesce(s, 0);
+    MHD_stop_daemon(s->streams);
+    MHD_stop_daemon(s->api);
+    close(s->epoll_fd);
+    close(s->stop_fd);
+    free(s);
+}

@@ -1,0 +1,104 @@
+/* schema.c: the numbered schema migrations of the SQLite backend. PRAGMA user_version holds the
+ * number applied; each migration runs in its own transaction. A database newer than this binary
+ * is refused rather than guessed at. */
+#include "store_int.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 1: accounts, teams, channels, messages, events */
+    "CREATE TABLE users("
+    "  id INTEGER PRIMARY KEY,"
+    "  username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    "  password_hash TEXT,"
+    "  is_admin INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE api_tokens("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  name TEXT,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE sessions("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL);"
+    "CREATE TABLE teams("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  created_by INTEGER REFERENCES users(id));"
+    "CREATE TABLE team_members("
+    "  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  role TEXT NOT NULL CHECK (role IN ('owner', 'member')),"
+    "  joined INTEGER NOT NULL,"
+    "  PRIMARY KEY (team_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX team_members_by_user ON team_members(user_id, team_id);"
+    "CREATE TABLE channels("
+    "  id INTEGER PRIMARY KEY,"
+    "  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL COLLATE NOCASE,"
+    "  created INTEGER NOT NULL,"
+    "  UNIQUE (team_id, name));"
+    /* events: the global sequence every live stream follows; never deleted, so seq has no holes */
+    "CREATE TABLE events("
+    "  seq INTEGER PRIMARY KEY,"
+    "  team_id INTEGER NOT NULL,"
+    "  user_id INTEGER,"
+    "  kind TEXT NOT NULL,"
+    "  data TEXT NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    /* messages: id = the seq of the message.created event */
+    "CREATE TABLE messages("
+    "  id INTEGER PRIMARY KEY,"
+    "  channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,"
+    "  author_user_id INTEGER REFERENCES users(id),"
+    "  connector_id INTEGER,"
+    "  created INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  card TEXT,"
+    "  thread_root INTEGER REFERENCES messages(id),"
+    "  edited INTEGER,"
+    "  deleted INTEGER);"
+    "CREATE INDEX messages_by_channel ON messages(channel_id, id);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int store_migrate(struct conn *c, char *errmsg, size_t errlen)
+{
+    sqlite3_stmt *s;
+    int version = 0;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > N_MIGRATIONS) {
+        snprintf(errmsg, errlen,
+                 "database schema version %d is newer than this switchboard knows (%d)", version,
+                 N_MIGRATIONS);
+        return -1;
+    }
+    for (int v = version; v < N_MIGRATIONS; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(c->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(errmsg, errlen, "cannot apply migration %d: %s", v + 1,
+                     sqlite3_errmsg(c->db));
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+    }
+    return 0;
+fail:
+    snprintf(errmsg, errlen, "cannot read the schema version: %s", sqlite3_errmsg(c->db));
+    return -1;
+}

@@ -1,0 +1,314 @@
+/* sqlite.c: the SQLite backend's connections and reads. Every connection runs in WAL mode with
+ * synchronous=FULL and foreign keys on; automatic checkpoints are off (the checkpointer in
+ * writer.c runs them beside the commit path). Reads use one connection per thread. */
+#include "store_int.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const sql_text_of[SQL__COUNT] = {
+#define SQL(id, text) [SQL_##id] = text,
+#include "statements.def"
+#undef SQL
+};
+
+int conn_open(struct conn *c, const char *path, char *errmsg, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    int rc = sqlite3_open_v2(path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(errmsg, errlen, "cannot open '%s': %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    rc = sqlite3_exec(c->db,
+                      "PRAGMA journal_mode = WAL;"
+                      "PRAGMA synchronous = FULL;"
+                      "PRAGMA foreign_keys = ON;"
+                      "PRAGMA wal_autocheckpoint = 0;"
+                      "PRAGMA journal_size_limit = 67108864;",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(errmsg, errlen, "cannot set up '%s': %s", path, sqlite3_errmsg(c->db));
+        goto fail;
+    }
+    return 0;
+fail:
+    sqlite3_close(c->db);
+    c->db = NULL;
+    return -ERR_INTERNAL;
+}
+
+void conn_close(struct conn *c)
+{
+    for (int i = 0; i < SQL__COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+sqlite3_stmt *conn_stmt(struct conn *c, enum sql_id id)
+{
+    sqlite3_stmt *s = c->stmt[id];
+    if (!s) {
+        if (sqlite3_prepare_v3(c->db, sql_text_of[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+            SQLITE_OK) {
+            log_error("cannot prepare '%s': %s", sql_text_of[id], sqlite3_errmsg(c->db));
+            BUG_ON(1); /* statements are constants: failing to prepare one is a bug */
+        }
+        c->stmt[id] = s;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+static void reader_free(void *p)
+{
+    struct conn *c = p;
+    conn_close(c);
+    free(c);
+}
+
+struct conn *store_reader(struct store *st)
+{
+    struct conn *c = pthread_getspecific(st->reader_key);
+    if (c)
+        return c;
+    c = xcalloc(1, sizeof *c);
+    char err[256];
+    if (conn_open(c, st->path, err, sizeof err) != 0) {
+        log_error("%s", err);
+        BUG_ON(1); /* the writer opened the same file moments ago */
+    }
+    pthread_setspecific(st->reader_key, c);
+    return c;
+}
+
+void store_reader_destroy_key(struct store *st)
+{
+    struct conn *c = pthread_getspecific(st->reader_key);
+    if (c) {
+        pthread_setspecific(st->reader_key, NULL);
+        reader_free(c);
+    }
+    pthread_key_delete(st->reader_key);
+}
+
+int store_reader_create_key(struct store *st)
+{
+    return pthread_key_create(&st->reader_key, reader_free) ? -ERR_INTERNAL : 0;
+}
+
+int sql_int64(sqlite3_stmt *s, int64_t *out)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        return 0;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? -ERR_NOT_FOUND : -ERR_INTERNAL;
+}
+
+const char *sql_text(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    return t ? t : "";
+}
+
+/* ---- reads ---- */
+
+static int read_user(sqlite3_stmt *s, struct store_user *out, char pw_hash[128])
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return rc == SQLITE_DONE ? -ERR_NOT_FOUND : -ERR_INTERNAL;
+    }
+    out->id = sqlite3_column_int64(s, 0);
+    snprintf(out->username, sizeof out->username, "%s", sql_text(s, 1));
+    out->is_admin = sqlite3_column_int(s, 2) != 0;
+    if (pw_hash)
+        snprintf(pw_hash, 128, "%s", sql_text(s, 3));
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_auth_token(struct store *st, const char *token_hash, struct store_user *out)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_AUTH_TOKEN);
+    sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+    return read_user(s, out, NULL) ? -ERR_UNAUTHORIZED : 0;
+}
+
+int store_auth_session(struct store *st, const char *token_hash, int64_t now_ms,
+                       struct store_user *out)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_AUTH_SESSION);
+    sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now_ms);
+    return read_user(s, out, NULL) ? -ERR_UNAUTHORIZED : 0;
+}
+
+int store_user_by_name(struct store *st, const char *username, struct store_user *out,
+                       char pw_hash[128])
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_USER_BY_NAME);
+    sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
+    int rc = read_user(s, out, pw_hash);
+    return rc == -ERR_NOT_FOUND ? -ERR_USER_NOT_FOUND : rc;
+}
+
+int store_user_by_id(struct store *st, int64_t id, struct store_user *out)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_USER_BY_ID);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = read_user(s, out, NULL);
+    return rc == -ERR_NOT_FOUND ? -ERR_USER_NOT_FOUND : rc;
+}
+
+enum store_role store_member_role(struct store *st, int64_t team_id, int64_t user_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_ROLE);
+    sqlite3_bind_int64(s, 1, team_id);
+    sqlite3_bind_int64(s, 2, user_id);
+    enum store_role role = STORE_ROLE_NONE;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        role = strcmp(sql_text(s, 0), "owner") ? STORE_ROLE_MEMBER : STORE_ROLE_OWNER;
+    sqlite3_reset(s);
+    return role;
+}
+
+int store_channel_team(struct store *st, int64_t channel_id, int64_t *team_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CHANNEL_TEAM);
+    sqlite3_bind_int64(s, 1, channel_id);
+    return sql_int64(s, team_id);
+}
+
+/* Runs s and collects each row through `row` into a new array. */
+static json_t *collect(sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *))
+{
+    json_t *a = json_array();
+    while (sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(a, row(s));
+    sqlite3_reset(s);
+    return a;
+}
+
+static json_t *first(sqlite3_stmt *s, json_t *(*row)(sqlite3_stmt *))
+{
+    json_t *j = sqlite3_step(s) == SQLITE_ROW ? row(s) : NULL;
+    sqlite3_reset(s);
+    return j;
+}
+
+json_t *store_teams_of_user(struct store *st, int64_t user_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_TEAMS_OF_USER);
+    sqlite3_bind_int64(s, 1, user_id);
+    return collect(s, row_team);
+}
+
+json_t *store_team_get(struct store *st, int64_t team_id, int64_t user_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_TEAM_OF_USER);
+    sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, team_id);
+    return first(s, row_team);
+}
+
+json_t *store_members(struct store *st, int64_t team_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_MEMBERS);
+    sqlite3_bind_int64(s, 1, team_id);
+    return collect(s, row_member);
+}
+
+json_t *store_channels(struct store *st, int64_t team_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CHANNELS);
+    sqlite3_bind_int64(s, 1, team_id);
+    return collect(s, row_channel);
+}
+
+json_t *store_channel_get(struct store *st, int64_t channel_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CHANNEL_GET);
+    sqlite3_bind_int64(s, 1, channel_id);
+    return first(s, row_channel);
+}
+
+json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,
+                       int limit, bool *has_more)
+{
+    bool forward = after > 0;
+    sqlite3_stmt *s = conn_stmt(store_reader(st), forward ? SQL_MESSAGES_AFTER : SQL_MESSAGES_BEFORE);
+    sqlite3_bind_int64(s, 1, channel_id);
+    sqlite3_bind_int64(s, 2, forward ? after : (before > 0 ? before : INT64_MAX));
+    sqlite3_bind_int(s, 3, limit + 1); /* one more than asked tells whether there is more */
+    json_t *a = collect(s, row_message);
+    *has_more = json_array_size(a) > (size_t)limit;
+    if (*has_more)
+        json_array_remove(a, (size_t)limit);
+    if (forward) { /* fetched oldest first; the API answers newest first */
+        size_t n = json_array_size(a);
+        for (size_t i = 0; i < n / 2; i++) {
+            json_t *x = json_incref(json_array_get(a, i));
+            json_array_set(a, i, json_array_get(a, n - 1 - i));
+            json_array_set_new(a, n - 1 - i, x);
+        }
+    }
+    return a;
+}
+
+int64_t *store_user_team_ids(struct store *st, int64_t user_id, size_t *n)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_USER_TEAM_IDS);
+    sqlite3_bind_int64(s, 1, user_id);
+    size_t len = 0, alloc = 8;
+    int64_t *ids = xmalloc(alloc * sizeof *ids);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (len == alloc)
+            ids = xrealloc(ids, (alloc *= 2) * sizeof *ids);
+        ids[len++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    *n = len;
+    return ids;
+}
+
+int store_events_after(struct store *st, int64_t user_id, int64_t after, int limit,
+                       store_event_fn *fn, void *arg)
+{
+    static const char *const kinds[] = {"team.created", "channel.created", "member.added",
+                                        "member.removed", "message.created"};
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_EVENTS_AFTER);
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_int(s, 3, limit);
+    int count = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_event ev = {
+            .seq = sqlite3_column_int64(s, 0),
+            .team_id = sqlite3_column_int64(s, 1),
+            .user_id = sqlite3_column_int64(s, 2),
+            .kind = "unknown",
+            .data = (char *)sql_text(s, 4),
+        };
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+            if (!strcmp(kinds[i], sql_text(s, 3)))
+                ev.kind = kinds[i];
+        fn(arg, &ev);
+        count++;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? count : -ERR_INTERNAL;
+}

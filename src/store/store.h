@@ -1,0 +1,140 @@
+/* store: the one storage interface, backend-neutral (SQLite now, PostgreSQL later).
+ *
+ * Writes are operations (struct store_write) handed to the store's single writer thread, which
+ * applies whatever is queued in one transaction (group commit: one fsync per batch) and calls each
+ * operation's done() only after the batch committed. Operations enforce their own invariants inside
+ * the transaction (membership, last owner), so a check made earlier by a reader cannot be raced.
+ * Every committed change that readers may follow live produces events with a global sequence
+ * number; the publisher set with store_set_publisher() receives them after commit, in order.
+ *
+ * Reads run on the calling thread through a per-thread read connection and return jansson
+ * objects (new references, the caller decrefs) or fill small structs.
+ *
+ * Not for: permissions (core/), HTTP (http/, api/), fan-out (hub/). */
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include "../base/base.h"
+
+struct store;
+
+/* Opens (creating if needed) the database in data_dir, applies migrations and starts the writer.
+ * Returns NULL and fills errmsg on failure. */
+struct store *store_open(const char *data_dir, char *errmsg, size_t errlen);
+/* Finishes every queued write (committing it), stops the writer, checkpoints and closes.
+ * store_close(NULL) does nothing. */
+void store_close(struct store *st);
+
+/* ---- events ---- */
+struct store_event {
+    int64_t seq;     /* global, increasing in commit order, no holes */
+    int64_t team_id; /* members of this team may read it */
+    int64_t user_id; /* and this user too (the subject of a membership change), or 0 */
+    const char *kind;/* "message.created", "member.added", ... (static string) */
+    char *data;      /* JSON text, owned by the event */
+};
+typedef void store_publish_fn(void *arg, const struct store_event *events, size_t n);
+/* Sets who receives committed events (called on the writer thread; must not block for long). */
+void store_set_publisher(struct store *st, store_publish_fn *fn, void *arg);
+/* Sequence of the last committed event (0 when none). */
+int64_t store_last_seq(struct store *st);
+
+/* ---- writes ---- */
+enum store_op {
+    STORE_USER_CREATE,    /* name, secret = password hash, flag = is_admin -> id */
+    STORE_TOKEN_CREATE,   /* user_id, secret = token hash, name = label -> id */
+    STORE_SESSION_CREATE, /* user_id, secret = token hash, expires -> id */
+    STORE_SESSION_DELETE, /* secret = token hash */
+    STORE_TEAM_CREATE,    /* actor, name -> id, result = Team; also channel "general" */
+    STORE_MEMBER_ADD,     /* actor, team_id, user_id, role -> result = Member */
+    STORE_MEMBER_REMOVE,  /* actor, team_id, user_id */
+    STORE_CHANNEL_CREATE, /* actor, team_id, name -> id, result = Channel */
+    STORE_MESSAGE_CREATE, /* actor, channel_id, text -> id, result = Message */
+};
+
+#define STORE_MAX_EVENTS 4 /* events one operation may produce */
+
+struct store_write {
+    enum store_op op;
+    /* inputs (borrowed; must stay valid until done() runs) */
+    int64_t actor;
+    int64_t team_id, channel_id, user_id;
+    const char *name;
+    const char *text;
+    const char *secret;
+    const char *role;
+    bool flag;
+    int64_t expires;
+    void *owned; /* an input buffer the write owns: freed by store_write_release */
+    /* results, valid in done() and after */
+    int rc;         /* 0 or -ERR_x */
+    int64_t id;     /* the new row's id */
+    json_t *result; /* the created object, owned by the write (store_write_release) */
+    struct store_event events[STORE_MAX_EVENTS];
+    size_t n_events;
+    /* completion: runs on the writer thread after the batch committed (or failed); must not
+     * block. May be NULL for store_write_wait(). */
+    void (*done)(struct store_write *w);
+    void *arg;
+    /* private to the store */
+    struct store_write *next;
+    void *waiter;
+};
+
+/* Queues w for the writer; w->done runs later on the writer thread. Returns 0, or
+ * -ERR_UNAVAILABLE (done is not called) once the store is closing. */
+int store_submit(struct store *st, struct store_write *w);
+/* Submits and blocks the calling thread until committed; returns w->rc. For the CLI and tests,
+ * never for HTTP worker threads. */
+int store_write_wait(struct store *st, struct store_write *w);
+/* Frees what w holds (result, event data, owned input). */
+void store_write_release(struct store_write *w);
+
+/* ---- reads ---- */
+struct store_user {
+    int64_t id;
+    char username[128];
+    bool is_admin;
+};
+enum store_role { STORE_ROLE_NONE = 0, STORE_ROLE_MEMBER, STORE_ROLE_OWNER };
+
+/* Resolves a token (by its hash) to its user: 0, or -ERR_UNAUTHORIZED. */
+int store_auth_token(struct store *st, const char *token_hash, struct store_user *out);
+/* Resolves an unexpired session (by its hash) to its user: 0, or -ERR_UNAUTHORIZED. */
+int store_auth_session(struct store *st, const char *token_hash, int64_t now_ms,
+                       struct store_user *out);
+/* Finds a user by name (case-insensitive); fills the stored password hash when pw_hash != NULL.
+ * 0, or -ERR_USER_NOT_FOUND. */
+int store_user_by_name(struct store *st, const char *username, struct store_user *out,
+                       char pw_hash[128]);
+int store_user_by_id(struct store *st, int64_t id, struct store_user *out);
+/* Role of user in team (STORE_ROLE_NONE when not a member or no such team). */
+enum store_role store_member_role(struct store *st, int64_t team_id, int64_t user_id);
+/* Team of a channel: 0, or -ERR_NOT_FOUND. */
+int store_channel_team(struct store *st, int64_t channel_id, int64_t *team_id);
+
+json_t *store_teams_of_user(struct store *st, int64_t user_id);            /* [Team] */
+json_t *store_team_get(struct store *st, int64_t team_id, int64_t user_id); /* Team or NULL */
+json_t *store_members(struct store *st, int64_t team_id);                  /* [Member] */
+json_t *store_channels(struct store *st, int64_t team_id);                 /* [Channel] */
+json_t *store_channel_get(struct store *st, int64_t channel_id);           /* Channel or NULL */
+/* Messages of a channel, newest first (see docs/api.md for the cursor rules); before/after 0 =
+ * unset. Sets *has_more. */
+json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,
+                       int limit, bool *has_more);
+
+/* Ids of the teams a user belongs to, ascending; *n set; caller frees. */
+int64_t *store_user_team_ids(struct store *st, int64_t user_id, size_t *n);
+/* Events after `after` that user may read (member of the event's team now, or its subject),
+ * in sequence order, at most `limit`; calls fn for each. Returns the count, or a negative error. */
+typedef void store_event_fn(void *arg, const struct store_event *ev);
+int store_events_after(struct store *st, int64_t user_id, int64_t after, int limit,
+                       store_event_fn *fn, void *arg);
+
+/* Counters for tests and benchmarks. */
+struct store_stats {
+    uint64_t commits, writes;
+};
+void store_get_stats(struct store *st, struct store_stats *out);
+
+#endif
