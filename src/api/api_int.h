@@ -12,12 +12,12 @@ struct api_req {
     struct store_user user; /* who is calling (after authentication) */
     bool authenticated;
     bool via_cookie;
-    char session[64];       /* the session cookie's value, when via_cookie */
-    struct store_write w;   /* the write this request waits for */
+    char session[64];     /* the session cookie's value, when via_cookie */
+    struct store_write w; /* the write this request waits for */
     void (*finish)(struct http_req *r);
-    int rc;                 /* outcome of work done off the worker thread */
+    int rc; /* outcome of work done off the worker thread */
     unsigned retry_after;
-    char token[64];         /* a new session's secret, until it is set as a cookie */
+    char token[64]; /* a new session's secret, until it is set as a cookie */
 };
 
 static inline struct api *api_of(struct http_req *r)

@@ -57,8 +57,8 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- time ---- */
-int64_t time_now_ms(void);        /* wall clock, ms since the epoch */
-int64_t time_mono_ms(void);       /* monotonic clock, ms */
+int64_t time_now_ms(void);  /* wall clock, ms since the epoch */
+int64_t time_mono_ms(void); /* monotonic clock, ms */
 /* Formats ms since the epoch as RFC 3339 UTC with milliseconds into out (>= 25 bytes). */
 void time_format_rfc3339(int64_t ms, char out[32]);
 

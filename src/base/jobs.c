@@ -1,5 +1,6 @@
 /* jobs.c: a fixed pool of threads running queued functions, for work too slow for an HTTP worker
- * thread (an argon2id verification takes ~100 ms and would stall every connection of that worker). */
+ * thread (an argon2id verification takes ~100 ms and would stall every connection of that worker).
+ */
 #include "base.h"
 
 #include <pthread.h>

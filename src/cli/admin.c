@@ -137,7 +137,8 @@ static int act_demo(struct admin_ctx *c, int argc, char **argv)
         json_t *channels = NULL;
         if (!rc)
             rc = core_channels(c->core, &u, team, &channels);
-        int64_t channel = rc ? 0 : json_integer_value(json_object_get(json_array_get(channels, 0), "id"));
+        int64_t channel =
+            rc ? 0 : json_integer_value(json_object_get(json_array_get(channels, 0), "id"));
         json_decref(channels);
         if (!rc && !(rc = core_message_post(c->core, &u, channel,
                                             "Welcome to **Switchboard**! Post here with the API "

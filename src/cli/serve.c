@@ -48,7 +48,7 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     struct api api = {.core = core_new(st), .jobs = jobs_new(1)};
-    struct hub_io io = {http_conn_suspend, http_conn_resume};
+    struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed};
     struct hub_config hc = {.heartbeat_ms = cfg.heartbeat_s * 1000};
     api.hub = hub_new(st, &io, &hc);
     struct http_config http = {
@@ -70,8 +70,8 @@ int cli_serve(int argc, char **argv)
     }
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
-    log_info("switchboard: listening on http://%s:%u (data in %s)", host,
-             http_server_port(srv), cfg.data);
+    log_info("switchboard: listening on http://%s:%u (data in %s)", host, http_server_port(srv),
+             cfg.data);
 
     int sig;
     sigwait(&stop, &sig);

@@ -12,14 +12,14 @@
 
 #include "../store/store.h"
 
-#define CORE_NAME_MAX 80         /* team and channel names, characters */
+#define CORE_NAME_MAX 80 /* team and channel names, characters */
 #define CORE_USERNAME_MAX 64
-#define CORE_PASSWORD_MAX 1024   /* bytes */
-#define CORE_TEXT_MAX 16000      /* message text, characters */
+#define CORE_PASSWORD_MAX 1024 /* bytes */
+#define CORE_TEXT_MAX 16000    /* message text, characters */
 #define CORE_PAGE_MAX 200
 #define CORE_PAGE_DEFAULT 50
 #define CORE_SESSION_DAYS 30
-#define CORE_LOGIN_FAILURES 5    /* failures in the window before logins are refused */
+#define CORE_LOGIN_FAILURES 5 /* failures in the window before logins are refused */
 #define CORE_LOGIN_WINDOW_S 900
 
 struct core;
@@ -59,8 +59,8 @@ int core_members(struct core *c, const struct store_user *who, int64_t team, jso
 int core_member_add(struct core *c, const struct store_user *who, int64_t team,
                     const char *username, const char *role, struct store_write *w);
 /* user: an id or a username. */
-int core_member_remove(struct core *c, const struct store_user *who, int64_t team,
-                       const char *user, struct store_write *w);
+int core_member_remove(struct core *c, const struct store_user *who, int64_t team, const char *user,
+                       struct store_write *w);
 int core_channels(struct core *c, const struct store_user *who, int64_t team, json_t **out);
 int core_channel_create(struct core *c, const struct store_user *who, int64_t team,
                         const char *name, struct store_write *w);

@@ -12,7 +12,8 @@ static void write_init(struct store_write *w, enum store_op op, const struct sto
 }
 
 /* The caller's role in team; -ERR_NOT_FOUND for non-members. */
-static int role_of(struct core *c, const struct store_user *who, int64_t team, enum store_role *role)
+static int role_of(struct core *c, const struct store_user *who, int64_t team,
+                   enum store_role *role)
 {
     *role = store_member_role(c->store, team, who->id);
     return *role == STORE_ROLE_NONE ? -ERR_NOT_FOUND : 0;
@@ -83,8 +84,8 @@ int core_member_add(struct core *c, const struct store_user *who, int64_t team,
     return 0;
 }
 
-int core_member_remove(struct core *c, const struct store_user *who, int64_t team,
-                       const char *user, struct store_write *w)
+int core_member_remove(struct core *c, const struct store_user *who, int64_t team, const char *user,
+                       struct store_write *w)
 {
     enum store_role my_role;
     int rc = role_of(c, who, team, &my_role);

@@ -5,8 +5,8 @@
  * Two daemons: live streams (GET /api/v1/events) live in their own libmicrohttpd daemon, everything
  * else in the other. libmicrohttpd walks every suspended connection of a daemon on each resume, so
  * thousands of idle streams would tax every webhook reply that waits for its commit if they shared
- * a daemon (reference/fanout.md: -35..45 %). One acceptor thread owns the listening socket, peeks at
- * the request line of each new connection and hands it to the right daemon.
+ * a daemon (reference/fanout.md: -35..45 %). One acceptor thread owns the listening socket, peeks
+ * at the request line of each new connection and hands it to the right daemon.
  *
  * Not for: what a route does (api/), authentication rules (api/auth.c). */
 #ifndef SB_HTTP_H
@@ -23,9 +23,9 @@ struct http_req;
 typedef int http_handler(struct http_req *r);
 
 /* Route flags */
-#define HTTP_PUBLIC 0x1  /* no authentication needed */
-#define HTTP_BODY 0x2    /* takes a JSON body */
-#define HTTP_STREAM 0x4  /* a live stream (served by the streams daemon) */
+#define HTTP_PUBLIC 0x1 /* no authentication needed */
+#define HTTP_BODY 0x2   /* takes a JSON body */
+#define HTTP_STREAM 0x4 /* a live stream (served by the streams daemon) */
 
 struct http_route {
     const char *method;
@@ -98,7 +98,8 @@ int http_reply_json(struct http_req *r, int status, json_t *body);
 int http_reply_empty(struct http_req *r, int status);
 int http_reply_error(struct http_req *r, int err, const char *message);
 /* Sets the message the HTTP layer puts into the error body when the handler returns -ERR_x. */
-int http_fail(struct http_req *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int http_fail(struct http_req *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Suspends the request; once http_resume() is called (from any thread), on_resume(r) runs on
  * the request's own thread and must answer. */
@@ -114,15 +115,17 @@ int http_stream(struct http_req *r, http_stream_read_fn *read, http_stream_close
 /* For stream sources: suspend/resume by connection (the hub's io callbacks). */
 void http_conn_suspend(void *conn);
 void http_conn_resume(void *conn);
+/* Whether the client closed its end of the connection (a non-blocking peek). */
+bool http_conn_peer_closed(void *conn);
 
 /* ---- routing (pure; used by the server and fuzzed directly) ---- */
 /* Finds the route for method+path. Returns the route, or NULL with *status = 404 or 405 (then
  * allow lists the methods of the path, comma separated). Fills params with copies (caller frees
  * them with http_params_free). */
 const struct http_route *http_route_match(const struct http_route *routes, size_t n,
-                                          const char *method, const char *path,
-                                          const char **params, size_t *n_params, int *status,
-                                          char *allow, size_t allow_len);
+                                          const char *method, const char *path, const char **params,
+                                          size_t *n_params, int *status, char *allow,
+                                          size_t allow_len);
 void http_params_free(const char **params, size_t n);
 
 #endif

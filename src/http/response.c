@@ -2,9 +2,11 @@
  * answers that wait for a commit, and live streams. */
 #include "http_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 void http_add_header(struct http_req *r, const char *name, const char *value)
 {
@@ -85,6 +87,17 @@ void http_conn_suspend(void *conn)
 void http_conn_resume(void *conn)
 {
     MHD_resume_connection(conn);
+}
+
+bool http_conn_peer_closed(void *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return true;
+    char c;
+    ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 struct stream {

@@ -46,9 +46,9 @@ void http_params_free(const char **params, size_t n)
 }
 
 const struct http_route *http_route_match(const struct http_route *routes, size_t n,
-                                          const char *method, const char *path,
-                                          const char **params, size_t *n_params, int *status,
-                                          char *allow, size_t allow_len)
+                                          const char *method, const char *path, const char **params,
+                                          size_t *n_params, int *status, char *allow,
+                                          size_t allow_len)
 {
     bool path_known = false;
     size_t used = 0;
@@ -68,7 +68,8 @@ const struct http_route *http_route_match(const struct http_route *routes, size_
         }
         http_params_free(tmp, nt);
         path_known = true;
-        int w = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
+        int w =
+            snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
         if (w > 0 && (size_t)w < allow_len - used)
             used += (size_t)w;
     }

@@ -32,8 +32,8 @@ static void req_free(struct http_req *r)
     free(r);
 }
 
-static struct http_req *req_new(struct http_server *s, struct MHD_Connection *conn,
-                                const char *url, const char *method)
+static struct http_req *req_new(struct http_server *s, struct MHD_Connection *conn, const char *url,
+                                const char *method)
 {
     struct http_req *r = xcalloc(1, sizeof *r);
     r->conn = conn;
@@ -51,8 +51,7 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *co
         if (sa->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->ip, sizeof r->ip);
         else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->ip,
-                      sizeof r->ip);
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->ip, sizeof r->ip);
     }
     return r;
 }
@@ -112,8 +111,8 @@ static int req_dispatch(struct http_server *s, struct http_req *r)
     if (r->route->flags & HTTP_BODY) {
         if (r->body.len == 0)
             return http_fail(r, -ERR_BAD_REQUEST, "a JSON object body is required");
-        r->json = json_parse_object(r->body.data, r->body.len, JSON_MAX_DEPTH, &rc,
-                                    r->error_message);
+        r->json =
+            json_parse_object(r->body.data, r->body.len, JSON_MAX_DEPTH, &rc, r->error_message);
         if (!r->json)
             return rc;
     }
@@ -126,8 +125,8 @@ static void answer_error(struct http_req *r, int rc)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct http_server *s = cls;
@@ -212,8 +211,10 @@ static int bind_listen(struct http_server *s, const char *listen_addr, char *err
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *res;
     int rc = getaddrinfo(host, colon + 1, &hints, &res);
     if (rc) {
         snprintf(errmsg, errlen, "invalid --listen '%s': %s", listen_addr, gai_strerror(rc));
@@ -244,13 +245,12 @@ static struct MHD_Daemon *daemon_start(struct http_server *s, unsigned threads, 
 {
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
-    return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        s->cfg.max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                            MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            s->cfg.max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
+                            MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_END);
 }
 
 struct http_server *http_server_start(const struct http_config *cfg, char *errmsg, size_t errlen)
@@ -265,8 +265,8 @@ struct http_server *http_server_start(const struct http_config *cfg, char *errms
         goto fail;
     unsigned api_limit = cfg->max_connections / 4 > 256 ? cfg->max_connections / 4 : 256;
     s->api = daemon_start(s, threads, api_limit, API_MEMORY_LIMIT, API_IDLE_TIMEOUT_S);
-    s->streams = daemon_start(s, threads, cfg->max_connections, STREAM_MEMORY_LIMIT,
-                              API_IDLE_TIMEOUT_S);
+    s->streams =
+        daemon_start(s, threads, cfg->max_connections, STREAM_MEMORY_LIMIT, API_IDLE_TIMEOUT_S);
     if (!s->api || !s->streams) {
         snprintf(errmsg, errlen, "cannot start the HTTP daemons");
         goto fail;

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REPLAY_PAGE 64                 /* events read from the store per catch-up step */
-#define TICK_US_PER_WAKE 20            /* publisher pause per stream woken ... */
-#define TICK_MAX_US 250000             /* ... up to this */
+#define REPLAY_PAGE 64      /* events read from the store per catch-up step */
+#define TICK_US_PER_WAKE 20 /* publisher pause per stream woken ... */
+#define TICK_MAX_US 250000  /* ... up to this */
 static const char welcome[] = ": welcome\nretry: 3000\n\n";
 static const char heartbeat[] = ": hb\n\n";
 
@@ -33,7 +33,7 @@ struct hub {
     struct ring ring;
     struct index by_team, by_user;
     struct keys dirty_teams, dirty_users;
-    uint64_t epoch; /* publisher ticks so far */
+    uint64_t epoch;             /* publisher ticks so far */
     struct hub_stream *streams; /* every open stream */
     uint64_t n_streams, n_waiting, published, wakeups;
 };
@@ -42,7 +42,7 @@ struct hub_stream {
     struct hub *hub;
     void *conn;
     int64_t user_id;
-    int64_t cursor; /* last seq delivered or passed over */
+    int64_t cursor;    /* last seq delivered or passed over */
     struct keys teams; /* sorted: the teams this stream may read */
     bool waiting, replay, welcomed;
     uint64_t epoch; /* hub epoch of this stream's last write */
@@ -290,7 +290,8 @@ void hub_free(struct hub *h)
 
 /* ---- streams ---- */
 
-struct hub_stream *hub_stream_open(struct hub *h, int64_t user_id, int64_t last_event_id, void *conn)
+struct hub_stream *hub_stream_open(struct hub *h, int64_t user_id, int64_t last_event_id,
+                                   void *conn)
 {
     struct hub_stream *s = xcalloc(1, sizeof *s);
     s->hub = h;
@@ -457,6 +458,8 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
         goto out_unlock;
     }
     if (time_mono_ms() >= s->next_beat_ms && max >= sizeof heartbeat - 1) {
+        if (h->io.peer_closed && h->io.peer_closed(s->conn))
+            goto end;
         memcpy(out, heartbeat, sizeof heartbeat - 1);
         n = sizeof heartbeat - 1;
         s->next_beat_ms = time_mono_ms() + h->heartbeat_ms;

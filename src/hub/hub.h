@@ -24,6 +24,9 @@ struct hub_io {
     void (*suspend)(void *conn);
     /* Called from the hub's publisher or heartbeat thread: the connection may ask again. */
     void (*resume)(void *conn);
+    /* Whether the client has closed its end (checked when a heartbeat is due, so a client that
+     * went away is noticed within one heartbeat). May be NULL. */
+    bool (*peer_closed)(void *conn);
 };
 
 struct hub_config {

@@ -16,11 +16,11 @@ struct frame {
 /* The recent frames, oldest evicted first; seqs in the ring are consecutive. */
 struct ring {
     struct frame *slots;
-    size_t cap;        /* slots */
+    size_t cap; /* slots */
     size_t max_bytes;
     size_t count, bytes;
-    int64_t lo;        /* seq of the oldest frame held (lo > hi when empty) */
-    int64_t hi;        /* seq of the newest frame published */
+    int64_t lo; /* seq of the oldest frame held (lo > hi when empty) */
+    int64_t hi; /* seq of the newest frame published */
 };
 void ring_init(struct ring *r, size_t cap, size_t max_bytes, int64_t last_seq);
 void ring_release(struct ring *r);

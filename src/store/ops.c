@@ -215,8 +215,9 @@ static int op_member_remove(struct store *st, struct store_write *w, int64_t now
         json_decref(member);
         return rc;
     }
-    json_t *data = json_pack("{s:I, s:I, s:O}", "team_id", (json_int_t)w->team_id, "user_id",
-                             (json_int_t)w->user_id, "username", json_object_get(member, "username"));
+    json_t *data =
+        json_pack("{s:I, s:I, s:O}", "team_id", (json_int_t)w->team_id, "user_id",
+                  (json_int_t)w->user_id, "username", json_object_get(member, "username"));
     json_decref(member);
     return add_event(st, w, "member.removed", w->team_id, w->user_id, data, now);
 }

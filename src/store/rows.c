@@ -46,10 +46,9 @@ json_t *row_message(sqlite3_stmt *s)
     }
     json_t *author = json_pack("{s:s, s:I, s:s}", "type", "user", "id",
                                (json_int_t)sqlite3_column_int64(s, 3), "username", sql_text(s, 4));
-    return json_pack("{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:o}", "id",
-                     (json_int_t)sqlite3_column_int64(s, 0), "channel_id",
-                     (json_int_t)sqlite3_column_int64(s, 1), "team_id",
-                     (json_int_t)sqlite3_column_int64(s, 2), "author", author, "text",
-                     sql_text(s, 5), "card", card, "thread", nullable_int(s, 7), "created",
-                     json_time(sqlite3_column_int64(s, 8)));
+    return json_pack(
+        "{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+        "channel_id", (json_int_t)sqlite3_column_int64(s, 1), "team_id",
+        (json_int_t)sqlite3_column_int64(s, 2), "author", author, "text", sql_text(s, 5), "card",
+        card, "thread", nullable_int(s, 7), "created", json_time(sqlite3_column_int64(s, 8)));
 }

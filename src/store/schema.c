@@ -89,8 +89,7 @@ int store_migrate(struct conn *c, char *errmsg, size_t errlen)
         if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(c->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
-            snprintf(errmsg, errlen, "cannot apply migration %d: %s", v + 1,
-                     sqlite3_errmsg(c->db));
+            snprintf(errmsg, errlen, "cannot apply migration %d: %s", v + 1, sqlite3_errmsg(c->db));
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }

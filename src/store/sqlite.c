@@ -17,9 +17,8 @@ static const char *const sql_text_of[SQL__COUNT] = {
 int conn_open(struct conn *c, const char *path, char *errmsg, size_t errlen)
 {
     memset(c, 0, sizeof *c);
-    int rc = sqlite3_open_v2(path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(errmsg, errlen, "cannot open '%s': %s", path,
                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -250,7 +249,8 @@ json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int
                        int limit, bool *has_more)
 {
     bool forward = after > 0;
-    sqlite3_stmt *s = conn_stmt(store_reader(st), forward ? SQL_MESSAGES_AFTER : SQL_MESSAGES_BEFORE);
+    sqlite3_stmt *s =
+        conn_stmt(store_reader(st), forward ? SQL_MESSAGES_AFTER : SQL_MESSAGES_BEFORE);
     sqlite3_bind_int64(s, 1, channel_id);
     sqlite3_bind_int64(s, 2, forward ? after : (before > 0 ? before : INT64_MAX));
     sqlite3_bind_int(s, 3, limit + 1); /* one more than asked tells whether there is more */

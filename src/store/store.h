@@ -27,11 +27,11 @@ void store_close(struct store *st);
 
 /* ---- events ---- */
 struct store_event {
-    int64_t seq;     /* global, increasing in commit order, no holes */
-    int64_t team_id; /* members of this team may read it */
-    int64_t user_id; /* and this user too (the subject of a membership change), or 0 */
-    const char *kind;/* "message.created", "member.added", ... (static string) */
-    char *data;      /* JSON text, owned by the event */
+    int64_t seq;      /* global, increasing in commit order, no holes */
+    int64_t team_id;  /* members of this team may read it */
+    int64_t user_id;  /* and this user too (the subject of a membership change), or 0 */
+    const char *kind; /* "message.created", "member.added", ... (static string) */
+    char *data;       /* JSON text, owned by the event */
 };
 typedef void store_publish_fn(void *arg, const struct store_event *events, size_t n);
 /* Sets who receives committed events (called on the writer thread; must not block for long). */
@@ -113,11 +113,11 @@ enum store_role store_member_role(struct store *st, int64_t team_id, int64_t use
 /* Team of a channel: 0, or -ERR_NOT_FOUND. */
 int store_channel_team(struct store *st, int64_t channel_id, int64_t *team_id);
 
-json_t *store_teams_of_user(struct store *st, int64_t user_id);            /* [Team] */
+json_t *store_teams_of_user(struct store *st, int64_t user_id);             /* [Team] */
 json_t *store_team_get(struct store *st, int64_t team_id, int64_t user_id); /* Team or NULL */
-json_t *store_members(struct store *st, int64_t team_id);                  /* [Member] */
-json_t *store_channels(struct store *st, int64_t team_id);                 /* [Channel] */
-json_t *store_channel_get(struct store *st, int64_t channel_id);           /* Channel or NULL */
+json_t *store_members(struct store *st, int64_t team_id);                   /* [Member] */
+json_t *store_channels(struct store *st, int64_t team_id);                  /* [Channel] */
+json_t *store_channel_get(struct store *st, int64_t channel_id);            /* Channel or NULL */
 /* Messages of a channel, newest first (see docs/api.md for the cursor rules); before/after 0 =
  * unset. Sets *has_more. */
 json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,

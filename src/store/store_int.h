@@ -24,20 +24,20 @@ struct conn {
 
 struct store {
     char *path;
-    struct conn writer;               /* used only by the writer thread */
+    struct conn writer; /* used only by the writer thread */
     pthread_t writer_thread, checkpoint_thread;
-    pthread_mutex_t mu;               /* guards the queue and the flags below */
-    pthread_cond_t wake;              /* the writer waits on it for work */
-    pthread_cond_t checkpoint_wake;   /* the checkpointer waits on it for a tick or for closing */
-    struct store_write *head, *tail;  /* queued writes, oldest first */
+    pthread_mutex_t mu;              /* guards the queue and the flags below */
+    pthread_cond_t wake;             /* the writer waits on it for work */
+    pthread_cond_t checkpoint_wake;  /* the checkpointer waits on it for a tick or for closing */
+    struct store_write *head, *tail; /* queued writes, oldest first */
     bool closing;
     unsigned commits_since_checkpoint;
     store_publish_fn *publish;
     void *publish_arg;
-    int64_t next_seq;                 /* writer thread only */
+    int64_t next_seq; /* writer thread only */
     _Atomic int64_t last_seq;
     _Atomic uint64_t commits, writes;
-    pthread_key_t reader_key;         /* per-thread read connection */
+    pthread_key_t reader_key; /* per-thread read connection */
 };
 
 /* Opens a connection with the pragmas every connection needs; 0 or -ERR_INTERNAL. */

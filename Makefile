@@ -1,0 +1,79 @@
+# The README's two commands, and the one place that installs system packages.
+#   make run    install what is missing, build, start the server with a demo team
+#   make test   install what is missing, build (plain and ASan+UBSan), run every test suite
+# Other targets: deps, build, build-asan, unit, integration, fuzz, lint, bench, clean.
+
+DATA   ?= ./switchboard-data
+LISTEN ?= 127.0.0.1:8080
+PYTHON ?= /usr/bin/python3
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages: build, tests (cmocka, pytest, clang for fuzzing), benchmarks (wrk).
+DEB_PACKAGES := gcc make meson ninja-build pkg-config curl \
+	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev \
+	libcmocka-dev python3 python3-pytest python3-requests \
+	clang libclang-rt-14-dev clang-format wrk
+
+.PHONY: all deps build build-asan run test unit integration fuzz lint bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build/build.ninja:
+	meson setup build --buildtype=debugoptimized
+
+build-asan/build.ninja:
+	meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: build/build.ninja
+	ninja -C build
+
+build-asan: build-asan/build.ninja
+	ninja -C build-asan
+
+run: deps build
+	@./build/switchboard admin --data $(DATA) demo
+	@echo "open http://$(LISTEN)/api/v1/health; the README has a curl walk-through (stop with Ctrl-C)"
+	./build/switchboard serve --data $(DATA) --listen $(LISTEN)
+
+# ASan/UBSan: any report fails the run (the server's exit code is checked by the tests).
+SAN_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=99 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98
+
+test: deps build build-asan lint
+	meson test -C build --print-errorlogs
+	$(SAN_ENV) meson test -C build-asan --print-errorlogs
+	SWITCHBOARD_BIN=$(CURDIR)/build/switchboard $(PYTHON) -m pytest tests/integration -q
+	$(SAN_ENV) SWITCHBOARD_BIN=$(CURDIR)/build-asan/switchboard SWITCHBOARD_SANITIZED=1 \
+		$(PYTHON) -m pytest tests/integration -q
+
+unit: build
+	meson test -C build --suite unit --print-errorlogs
+
+integration: build
+	SWITCHBOARD_BIN=$(CURDIR)/build/switchboard $(PYTHON) -m pytest tests/integration -q
+
+# libFuzzer builds of the fuzz targets; FUZZ_SECONDS each (findings go to tests/fuzz/corpus/).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+lint:
+	@files=$$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c'); \
+	clang-format --dry-run --Werror $$files && echo "clang-format: clean"
+	@tools/check-layers
+
+bench: deps build
+	bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
