@@ -2,13 +2,17 @@
 #include "api_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-/* A query argument that must be an id when present; 0 when absent. */
-static int query_id(struct http_req *r, const char *name, int64_t *out)
+/* A query argument that must be an id (or 0 when zero_ok) when present; `absent` otherwise. */
+static int query_id(struct http_req *r, const char *name, bool zero_ok, int64_t absent,
+                    int64_t *out)
 {
     const char *v = http_query(r, name);
-    *out = 0;
-    if (v && !parse_id(v, out))
+    *out = absent;
+    if (v && zero_ok && !strcmp(v, "0"))
+        *out = 0;
+    else if (v && !parse_id(v, out))
         return http_fail(r, -ERR_BAD_REQUEST, "'%s' must be a message id", name);
     return 0;
 }
@@ -17,15 +21,18 @@ int api_messages_list(struct http_req *r)
 {
     int64_t channel, before, after;
     int rc = api_path_id(r, 0, &channel);
-    if (rc || (rc = query_id(r, "before", &before)) || (rc = query_id(r, "after", &after)))
+    if (rc || (rc = query_id(r, "before", false, 0, &before)) ||
+        (rc = query_id(r, "after", true, -1, &after)))
         return rc;
-    if (before && after)
+    if (before && after >= 0)
         return http_fail(r, -ERR_BAD_REQUEST, "use either 'before' or 'after', not both");
     int limit = CORE_PAGE_DEFAULT;
     const char *l = http_query(r, "limit");
     if (l) {
         int64_t v;
-        if (!parse_id(l, &v) || v > CORE_PAGE_MAX)
+        if (!parse_id(l, &v) && strcmp(l, "0"))
+            return http_fail(r, -ERR_BAD_REQUEST, "'limit' must be a number");
+        if (!strcmp(l, "0") || v > CORE_PAGE_MAX)
             return http_fail(r, -ERR_INVALID_FIELD, "'limit' must be 1 to %d", CORE_PAGE_MAX);
         limit = (int)v;
     }

@@ -43,7 +43,7 @@ json_t *json_parse_object(const char *data, size_t len, int max_depth, int *err,
         return NULL;
     }
     json_error_t je;
-    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!j) {
         *err = -ERR_INVALID_JSON;
         snprintf(msg, 160, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
@@ -68,11 +68,16 @@ size_t utf8_length(const char *s)
     return n;
 }
 
+/* C0 controls, DEL, C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F) and the line and
+ * paragraph separators U+2028/U+2029 (E2 80 A8/A9). */
 static bool has_control_chars(const char *s)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7F)
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F)
+            return true;
+        if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            return true;
+        if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
             return true;
     }
     return false;

@@ -65,7 +65,8 @@ int core_channels(struct core *c, const struct store_user *who, int64_t team, js
 int core_channel_create(struct core *c, const struct store_user *who, int64_t team,
                         const char *name, struct store_write *w);
 int core_channel_get(struct core *c, const struct store_user *who, int64_t channel, json_t **out);
-/* Newest first; before/after 0 = unset; limit 1..CORE_PAGE_MAX. */
+/* Newest first; before 0 = unset, after -1 = unset (0 = from the first); limit
+ * 1..CORE_PAGE_MAX. */
 int core_messages(struct core *c, const struct store_user *who, int64_t channel, int64_t before,
                   int64_t after, int limit, json_t **out);
 int core_message_post(struct core *c, const struct store_user *who, int64_t channel,

@@ -51,6 +51,7 @@ struct http_req {
     int status;   /* what was answered, for the log */
     size_t bytes; /* body bytes answered (so far, for streams) */
     bool too_large, answered, suspended, resumed, stream;
+    size_t discarded; /* body bytes dropped past the cap */
     void (*on_resume)(struct http_req *r);
     char error_message[160];
     struct {

@@ -16,6 +16,7 @@
 #define API_MEMORY_LIMIT (64 * 1024)    /* per connection: headers up to about half of it */
 #define STREAM_MEMORY_LIMIT (12 * 1024) /* live streams: small, there are thousands */
 #define API_IDLE_TIMEOUT_S 30
+#define DISCARD_MAX (1024 * 1024) /* of a chunked body past the cap, before closing instead */
 
 static void req_free(struct http_req *r)
 {
@@ -60,15 +61,29 @@ static bool is_json_type(const char *ct)
 {
     if (!ct)
         return true; /* no type given: judge by the body */
-    static const char *const accepted[] = {"application/json", "text/plain",
-                                           "application/x-www-form-urlencoded"};
     size_t len = strcspn(ct, ";");
     while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
         len--;
-    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
-        if (strlen(accepted[i]) == len && !strncasecmp(ct, accepted[i], len))
-            return true;
+    if (len == strlen("application/json") && !strncasecmp(ct, "application/json", len))
+        return true;
     return len > 5 && !strncasecmp(ct + len - 5, "+json", 5);
+}
+
+struct framing {
+    unsigned content_length, transfer_encoding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct framing *f = cls;
+    if (!strcasecmp(key, "Content-Length"))
+        f->content_length++;
+    else if (!strcasecmp(key, "Transfer-Encoding"))
+        f->transfer_encoding++;
+    return MHD_YES;
 }
 
 /* First call for a request: route it and check what can be checked before the body. */
@@ -87,6 +102,10 @@ static int req_start(struct http_server *s, struct http_req *r)
     }
     if (atomic_load(&s->stopping))
         return -ERR_UNAVAILABLE;
+    struct framing f = {0, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_length > 1 || (f.content_length && f.transfer_encoding))
+        return http_fail(r, -ERR_BAD_REQUEST, "conflicting Content-Length/Transfer-Encoding");
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
     if (cl) {
         char *end;
@@ -98,7 +117,7 @@ static int req_start(struct http_server *s, struct http_req *r)
     }
     if ((r->route->flags & HTTP_BODY) &&
         !is_json_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type")))
-        return -ERR_UNSUPPORTED_MEDIA_TYPE;
+        return http_fail(r, -ERR_UNSUPPORTED_MEDIA_TYPE, "send the body as application/json");
     return 0;
 }
 
@@ -151,19 +170,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_size;
         *upload_size = 0;
         if (r->answered)
-            return MHD_YES; /* answered early (413 ...): the rest is discarded */
+            return MHD_YES; /* answered before the body (413 by Content-Length ...) */
+        if (r->too_large) { /* a chunked body past the cap: read on to answer 413, up to a point */
+            r->discarded += n;
+            return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
         if (buf_append(&r->body, upload_data, n)) {
             r->too_large = true;
-            http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes",
-                      s->cfg.max_body);
-            answer_error(r, -ERR_PAYLOAD_TOO_LARGE);
-            /* a chunked body over the cap: if MHD cannot answer mid-upload, close */
-            return r->answered ? MHD_YES : MHD_NO;
+            r->discarded = n;
         }
         return MHD_YES;
     }
     if (r->answered || r->suspended)
         return MHD_YES;
+    if (r->too_large) {
+        http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes", s->cfg.max_body);
+        answer_error(r, -ERR_PAYLOAD_TOO_LARGE);
+        return MHD_YES;
+    }
     int rc = req_dispatch(s, r);
     if (rc)
         answer_error(r, rc);
@@ -186,6 +210,38 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     log_info("%s \"%s %s\" %d %zu %lldms", r->ip, r->method, r->url, r->status, r->bytes,
              (long long)(time_mono_ms() - r->start_ms));
     req_free(r);
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decoding of paths and query arguments, in place. "%00" stays as it is: a NUL would
+ * silently cut the string short ("/teams/1%00x" must not become "/teams/1"). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *out = s;
+    for (const char *in = s; *in; in++) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hex_value(in[1])) >= 0 && (lo = hex_value(in[2])) >= 0 &&
+            (hi || lo)) {
+            *out++ = (char)(hi * 16 + lo);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -245,12 +301,12 @@ static struct MHD_Daemon *daemon_start(struct http_server *s, unsigned threads, 
 {
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
-    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                            mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                            MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            s->cfg.max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
-                            MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 }
 
 struct http_server *http_server_start(const struct http_config *cfg, char *errmsg, size_t errlen)

@@ -7,7 +7,7 @@
 /* One published event, formatted once, immutable while in the ring. */
 struct frame {
     int64_t seq, team_id, user_id;
-    bool membership; /* member.added / member.removed: changes what its subject may read */
+    bool membership; /* team.created, member.*: changes what its subject may read */
     bool added;
     size_t len;
     char *text;

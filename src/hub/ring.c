@@ -21,8 +21,10 @@ void frame_route(struct frame *f, const struct store_event *ev)
     f->seq = ev->seq;
     f->team_id = ev->team_id;
     f->user_id = ev->user_id;
-    f->membership = !strcmp(ev->kind, "member.added") || !strcmp(ev->kind, "member.removed");
-    f->added = !strcmp(ev->kind, "member.added");
+    /* events that change what their subject may read: a team's creator and a new member join
+     * it, a removed member leaves it (after receiving the removal) */
+    f->added = !strcmp(ev->kind, "member.added") || !strcmp(ev->kind, "team.created");
+    f->membership = f->added || !strcmp(ev->kind, "member.removed");
 }
 
 void ring_init(struct ring *r, size_t cap, size_t max_bytes, int64_t last_seq)

@@ -248,7 +248,7 @@ json_t *store_channel_get(struct store *st, int64_t channel_id)
 json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,
                        int limit, bool *has_more)
 {
-    bool forward = after > 0;
+    bool forward = after >= 0;
     sqlite3_stmt *s =
         conn_stmt(store_reader(st), forward ? SQL_MESSAGES_AFTER : SQL_MESSAGES_BEFORE);
     sqlite3_bind_int64(s, 1, channel_id);

@@ -118,8 +118,8 @@ json_t *store_team_get(struct store *st, int64_t team_id, int64_t user_id); /* T
 json_t *store_members(struct store *st, int64_t team_id);                   /* [Member] */
 json_t *store_channels(struct store *st, int64_t team_id);                  /* [Channel] */
 json_t *store_channel_get(struct store *st, int64_t channel_id);            /* Channel or NULL */
-/* Messages of a channel, newest first (see docs/api.md for the cursor rules); before/after 0 =
- * unset. Sets *has_more. */
+/* Messages of a channel, newest first (see docs/api.md for the cursor rules); before 0 = unset,
+ * after -1 = unset (after 0 = from the first message). Sets *has_more. */
 json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,
                        int limit, bool *has_more);
 
