@@ -1,6 +1,7 @@
 /* serve.c: `switchboard serve`: opens the store, starts the hub and the HTTP server, and on
- * SIGINT/SIGTERM shuts down in the order that loses no acknowledged write: stop accepting, let
- * requests in flight get their commit, end live streams, drain and close the store. */
+ * SIGINT/SIGTERM shuts down in the order that loses no acknowledged write and leaves no request
+ * waiting on a commit: stop accepting, let requests in flight get their commit and answer, end
+ * live streams, stop the HTTP threads (which closes their read connections), close the store. */
 #include "cli.h"
 
 #include "../api/api.h"
@@ -78,13 +79,19 @@ int cli_serve(int argc, char **argv)
     log_info("switchboard: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_quiesce(srv, SHUTDOWN_GRACE_MS);
     hub_shutdown(api.hub);
-out_store:
-    jobs_free(api.jobs);
-    store_close(st); /* commits what is queued; its replies are resumed before the daemons stop */
+    jobs_free(api.jobs); /* logins in progress finish and submit their sessions */
+    store_flush(st);     /* every submitted write committed, its request resumed */
+    http_server_drain(srv, SHUTDOWN_GRACE_MS);
     http_server_stop(srv);
+    store_close(st);
     hub_free(api.hub);
     core_free(api.core);
-    if (!rc)
-        log_info("switchboard: stopped");
+    log_info("switchboard: stopped");
+    return 0;
+out_store:
+    jobs_free(api.jobs);
+    store_close(st);
+    hub_free(api.hub);
+    core_free(api.core);
     return rc;
 }

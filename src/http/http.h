@@ -80,8 +80,12 @@ struct http_config {
 struct http_server;
 /* Binds and starts serving. NULL with errmsg on failure. */
 struct http_server *http_server_start(const struct http_config *cfg, char *errmsg, size_t errlen);
-/* Stops accepting, waits (up to grace_ms) for requests in flight, then closes everything. */
+/* Stops accepting and answers new requests on open connections with 503, then waits up to
+ * grace_ms for the requests in flight (live streams excepted) to be answered. */
 void http_server_quiesce(struct http_server *s, unsigned grace_ms);
+/* Waits up to grace_ms more for requests in flight. */
+void http_server_drain(struct http_server *s, unsigned grace_ms);
+/* Closes every connection and stops the daemons' threads. http_server_stop(NULL) does nothing. */
 void http_server_stop(struct http_server *s);
 /* The bound port (useful with port 0). */
 unsigned http_server_port(const struct http_server *s);

@@ -369,6 +369,11 @@ void http_server_quiesce(struct http_server *s, unsigned grace_ms)
     pthread_join(s->acceptor, NULL);
     close(s->listen_fd);
     s->listen_fd = -1;
+    http_server_drain(s, grace_ms);
+}
+
+void http_server_drain(struct http_server *s, unsigned grace_ms)
+{
     int64_t until = time_mono_ms() + grace_ms;
     while (atomic_load(&s->inflight) > 0 && time_mono_ms() < until)
         usleep(5000);

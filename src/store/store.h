@@ -84,6 +84,8 @@ struct store_write {
 /* Queues w for the writer; w->done runs later on the writer thread. Returns 0, or
  * -ERR_UNAVAILABLE (done is not called) once the store is closing. */
 int store_submit(struct store *st, struct store_write *w);
+/* Blocks until every write submitted so far has committed and had its done() called. */
+void store_flush(struct store *st);
 /* Submits and blocks the calling thread until committed; returns w->rc. For the CLI and tests,
  * never for HTTP worker threads. */
 int store_write_wait(struct store *st, struct store_write *w);

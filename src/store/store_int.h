@@ -31,6 +31,8 @@ struct store {
     pthread_cond_t checkpoint_wake;  /* the checkpointer waits on it for a tick or for closing */
     struct store_write *head, *tail; /* queued writes, oldest first */
     bool closing;
+    bool busy;           /* the writer holds a batch */
+    pthread_cond_t idle; /* signalled when the writer finishes a batch */
     unsigned commits_since_checkpoint;
     store_publish_fn *publish;
     void *publish_arg;

@@ -116,6 +116,7 @@ static void *writer_main(void *arg)
         if (!st->head)
             st->tail = NULL;
         last->next = NULL;
+        st->busy = true;
         pthread_mutex_unlock(&st->mu);
 
         commit_batch(st, batch);
@@ -130,6 +131,8 @@ static void *writer_main(void *arg)
         }
         pthread_mutex_lock(&st->mu);
         st->commits_since_checkpoint++;
+        st->busy = false;
+        pthread_cond_broadcast(&st->idle);
         pthread_mutex_unlock(&st->mu);
     }
     return NULL;
@@ -211,6 +214,7 @@ struct store *store_open(const char *data_dir, char *errmsg, size_t errlen)
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->wake, NULL);
     pthread_cond_init(&st->checkpoint_wake, NULL);
+    pthread_cond_init(&st->idle, NULL);
     pthread_create(&st->writer_thread, NULL, writer_main, st);
     pthread_create(&st->checkpoint_thread, NULL, checkpoint_main, st);
     return st;
@@ -238,6 +242,7 @@ void store_close(struct store *st)
     conn_close(&st->writer);
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->checkpoint_wake);
+    pthread_cond_destroy(&st->idle);
     pthread_mutex_destroy(&st->mu);
     free(st->path);
     free(st);
@@ -260,6 +265,14 @@ int store_submit(struct store *st, struct store_write *w)
     pthread_cond_signal(&st->wake);
     pthread_mutex_unlock(&st->mu);
     return 0;
+}
+
+void store_flush(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    while (st->head || st->busy)
+        pthread_cond_wait(&st->idle, &st->mu);
+    pthread_mutex_unlock(&st->mu);
 }
 
 struct waiter {
