@@ -122,6 +122,7 @@ struct config {
     unsigned max_connections;
     size_t max_body;
     unsigned threads;
+    unsigned event_window;
 };
 /* Fills cfg from defaults, then environment, then argv (--name VALUE or --name=VALUE).
  * Returns 0, 1 when --help was printed, or -1 with a message on stderr. */

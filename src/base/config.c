@@ -105,5 +105,8 @@ int config_parse(struct config *cfg, int argc, char **argv, const char *prog)
     if (to_unsigned("threads", cfg->raw.threads, 0, 256, &v))
         return -1;
     cfg->threads = (unsigned)v;
+    if (to_unsigned("event-window", cfg->raw.event_window, 4, 1u << 20, &v))
+        return -1;
+    cfg->event_window = (unsigned)v;
     return 0;
 }

@@ -50,7 +50,8 @@ int cli_serve(int argc, char **argv)
     }
     struct api api = {.core = core_new(st), .jobs = jobs_new(1)};
     struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed};
-    struct hub_config hc = {.heartbeat_ms = cfg.heartbeat_s * 1000};
+    struct hub_config hc = {.heartbeat_ms = cfg.heartbeat_s * 1000,
+                            .ring_frames = cfg.event_window};
     api.hub = hub_new(st, &io, &hc);
     struct http_config http = {
         .listen = cfg.listen,
