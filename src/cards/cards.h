@@ -1,0 +1,76 @@
+/* cards: the card model and the adapters that turn every webhook dialect into it.
+ *
+ * The canonical card is one JSON object:
+ *   {"envelope": {"dialect", "summary", "themeColor" ("#RRGGBB" or null), "fallback",
+ *                 "sender": {"name", "image"}},           (sender filled by the caller)
+ *    "content":  {"type":"AdaptiveCard", "version":"1.5", "body":[...], "actions":[...]}}
+ * Every dialect (Teams MessageCard, Adaptive Card message, plain text, Slack, Discord) becomes
+ * that. What the Adaptive Card cannot show goes into the fallback text, never silently lost;
+ * unknown fields are ignored. URLs are filtered: only http(s) and mailto links, and http(s) or
+ * data:image images survive (a dropped one is named in the fallback).
+ *
+ * Pure: no I/O, no global state; unit-tested and fuzzed directly. Not for: HTTP replies
+ * (api/webhook.c), storage. */
+#ifndef SB_CARDS_H
+#define SB_CARDS_H
+
+#include "../base/base.h"
+
+enum card_dialect {
+    CARD_AUTO = 0,
+    CARD_MESSAGECARD,
+    CARD_ADAPTIVE,
+    CARD_TEXT,
+    CARD_SLACK,
+    CARD_DISCORD,
+};
+
+const char *card_dialect_name(enum card_dialect d);
+
+enum card_error {
+    CARD_OK = 0,
+    CARD_ERR_EMPTY,   /* nothing to show: Teams "Summary or Text is required." */
+    CARD_ERR_INVALID, /* a shape the dialect does not allow (message says which) */
+    CARD_ERR_LIMIT,   /* over a limit (message says which) */
+};
+
+struct card_limits {
+    size_t max_sections; /* MessageCard sections, Slack attachments/blocks, Discord embeds */
+    size_t max_facts;    /* per fact set */
+    size_t max_images;   /* per image set */
+    size_t max_actions;  /* per action list */
+    size_t max_text;     /* characters in any one text */
+    size_t max_elements; /* elements in the whole card */
+};
+/* The defaults: generous beside Teams' own (10 sections, 5 images and actions per section). */
+extern const struct card_limits card_default_limits;
+
+struct card {
+    enum card_dialect dialect;
+    json_t *json;   /* {"envelope":..., "content":...}; owned */
+    char *fallback; /* plain text (also the message's text); owned */
+};
+
+/* Detects the dialect of a parsed payload by its shape (CARD_AUTO when forced is CARD_AUTO) and
+ * builds the canonical card. 0 with *out filled (card_release it), or a card_error with msg set.
+ * The payload is only read. */
+int cards_from_payload(json_t *payload, enum card_dialect forced, const struct card_limits *lim,
+                       struct card *out, char msg[160]);
+enum card_dialect cards_detect(json_t *payload);
+void card_release(struct card *c);
+
+/* Sets the sender of a card's envelope (name and image URL, image may be NULL). */
+void card_set_sender(struct card *c, const char *name, const char *image);
+
+/* Plain-text rendering of a canonical card (terminal client, notifications, fallback). The
+ * caller frees. */
+char *cards_render_text(const json_t *card);
+
+/* Whether a URL may be a link (http, https, mailto) / an image (http, https, data:image/...). */
+bool cards_url_is_link(const char *url);
+bool cards_url_is_image(const char *url);
+/* "#RRGGBB" from "0076D7", "#0076d7", "good"/"warning"/"danger", or an integer colour; false
+ * when it is none of these. */
+bool cards_color(json_t *v, char out[8]);
+
+#endif
