@@ -68,6 +68,8 @@ int base_crypto_init(void);
 void token_generate(char out[64]);
 /* Hash of a high-entropy secret (BLAKE2b-256, hex) for storage and lookup; out >= 65 bytes. */
 void secret_hash(const char *secret, char out[65]);
+/* Hash of arbitrary bytes (BLAKE2b-256, hex), e.g. to name stored images by content. */
+void bytes_hash(const void *data, size_t len, char out[65]);
 /* Keyed derivation: hex BLAKE2b-256 of `msg` keyed by `key`; used for CSRF tokens. */
 void secret_derive(const char *key, const char *msg, char out[65]);
 /* Constant-time string comparison. */

@@ -30,6 +30,13 @@ void secret_hash(const char *secret, char out[65])
     hash_hex(NULL, 0, secret, out);
 }
 
+void bytes_hash(const void *data, size_t len, char out[65])
+{
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, data, len, NULL, 0);
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
 void secret_derive(const char *key, const char *msg, char out[65])
 {
     unsigned char k[32];

@@ -15,7 +15,7 @@ static const struct {
 static int err_index(int e)
 {
     if (e < 0)
-        e = -e;
+        e = e < -ERR__COUNT ? ERR__COUNT : -e; /* no -INT_MIN */
     return e < ERR__COUNT ? e : ERR_INTERNAL;
 }
 

@@ -8,8 +8,8 @@
 bool core_username_valid(const char *name)
 {
     size_t n = strlen(name);
-    if (n < 1 || n > CORE_USERNAME_MAX)
-        return false;
+    if (n < 1 || n > CORE_USERNAME_MAX || strspn(name, "0123456789") == n)
+        return false; /* all digits would read as a user id in URLs */
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '.' || *p == '_' || *p == '-'))

@@ -6,6 +6,10 @@ struct core *core_new(struct store *st)
     struct core *c = xcalloc(1, sizeof *c);
     c->store = st;
     c->logins = throttle_new(4096, CORE_LOGIN_FAILURES, CORE_LOGIN_WINDOW_S);
+    c->buckets = buckets_new();
+    c->cfg.webhook_rate = 10;
+    c->cfg.webhook_burst = 20;
+    c->cfg.card_limits = &card_default_limits;
     char pw[64];
     token_generate(pw);
     if (password_hash(pw, c->dummy_hash)) {
@@ -20,7 +24,18 @@ void core_free(struct core *c)
     if (!c)
         return;
     throttle_free(c->logins);
+    buckets_free(c->buckets);
     free(c);
+}
+
+void core_configure(struct core *c, const struct core_config *cfg)
+{
+    if (cfg->webhook_rate > 0)
+        c->cfg.webhook_rate = cfg->webhook_rate;
+    if (cfg->webhook_burst >= 1)
+        c->cfg.webhook_burst = cfg->webhook_burst;
+    if (cfg->card_limits)
+        c->cfg.card_limits = cfg->card_limits;
 }
 
 struct store *core_store(struct core *c)

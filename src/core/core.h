@@ -10,6 +10,7 @@
 #ifndef SB_CORE_H
 #define SB_CORE_H
 
+#include "../connectors/connectors.h"
 #include "../store/store.h"
 
 #define CORE_NAME_MAX 80 /* team and channel names, characters */
@@ -21,14 +22,24 @@
 #define CORE_SESSION_DAYS 30
 #define CORE_LOGIN_FAILURES 5 /* failures in the window before logins are refused */
 #define CORE_LOGIN_WINDOW_S 900
+#define CORE_IMAGE_MAX (256 * 1024) /* connector images, bytes */
+#define CORE_DELIVERY_BODY_MAX 4096 /* request bodies kept in the delivery log */
+#define CORE_IDEMPOTENCY_KEY_MAX 200
 
 struct core;
+struct core_config {
+    double webhook_rate;  /* sustained requests per second per webhook */
+    double webhook_burst; /* bucket size */
+    const struct card_limits *card_limits;
+};
 struct core *core_new(struct store *st);
+/* Settings that have defaults in core_new (rate 10/s, burst 20, card_default_limits). */
+void core_configure(struct core *c, const struct core_config *cfg);
 void core_free(struct core *c);
 struct store *core_store(struct core *c);
 
 /* ---- accounts ---- */
-/* Username rules: 1..64 characters of [A-Za-z0-9._-]. */
+/* Username rules: 1..64 characters of [A-Za-z0-9._-], not all digits (ids are). */
 bool core_username_valid(const char *name);
 /* Prepares a user creation (hashes the password: slow, ~0.1 s). */
 int core_user_create(struct core *c, const char *username, const char *password, bool is_admin,
@@ -71,6 +82,53 @@ int core_messages(struct core *c, const struct store_user *who, int64_t channel,
                   int64_t after, int limit, json_t **out);
 int core_message_post(struct core *c, const struct store_user *who, int64_t channel,
                       const char *text, struct store_write *w);
+
+/* ---- connectors ---- */
+/* Image bytes checked by content: PNG, JPEG, GIF or WebP, at most CORE_IMAGE_MAX. Returns the
+ * content type, or NULL. */
+const char *core_image_type(const void *data, size_t len);
+/* Decodes an image given as a data: URL or plain base64 into *out (caller frees). 0, or
+ * -ERR_INVALID_FIELD with msg set. */
+int core_image_decode(const char *text, void **out, size_t *len, const char **content_type,
+                      char msg[160]);
+
+/* Prepares a connector on channel; secret receives the URL's secret (shown once). The image is
+ * optional (NULL). */
+int core_connector_create(struct core *c, const struct store_user *who, int64_t channel,
+                          const char *type, const char *name, const void *image, size_t image_len,
+                          const char *image_type, char secret[64], struct store_write *w);
+int core_connectors(struct core *c, const struct store_user *who, int64_t channel, json_t **out);
+int core_connector_get(struct core *c, const struct store_user *who, int64_t id, json_t **out);
+/* name and image may each be NULL (unchanged). */
+int core_connector_update(struct core *c, const struct store_user *who, int64_t id,
+                          const char *name, const void *image, size_t image_len,
+                          const char *image_type, struct store_write *w);
+int core_connector_rotate(struct core *c, const struct store_user *who, int64_t id, char secret[64],
+                          struct store_write *w);
+int core_connector_delete(struct core *c, const struct store_user *who, int64_t id,
+                          struct store_write *w);
+int core_connector_takeover(struct core *c, const struct store_user *who, int64_t id,
+                            struct store_write *w);
+int core_deliveries(struct core *c, const struct store_user *who, int64_t id, json_t **out);
+
+/* The webhook path. Checks a request's connector and secret: 0 (active); -ERR_NOT_FOUND for an
+ * unknown id or a wrong secret alike (constant-time); -ERR_GONE deleted; -ERR_FORBIDDEN
+ * suspended (out->reason says why). */
+int core_webhook_check(struct core *c, int64_t id, const char *secret,
+                       struct store_connector_auth *out);
+/* Takes one request from the connector's token bucket: 0, or the seconds to wait. */
+unsigned core_webhook_admit(struct core *c, int64_t id);
+/* Translates a payload through the connector's type (limits from the configuration). */
+int core_webhook_translate(struct core *c, const struct store_connector_auth *conn, json_t *payload,
+                           enum card_dialect forced, struct card *out, char msg[160]);
+/* Prepares the message of an accepted request. The card, body, key and reply must stay valid
+ * until the write is done. */
+void core_webhook_post(struct core *c, int64_t connector_id, const struct card *card,
+                       const char *card_json, const char *dialect, size_t size, const char *body,
+                       const char *key, const char *reply, struct store_write *w);
+/* Records a refused request in the connector's delivery log (asynchronously; copies its inputs). */
+void core_delivery_log(struct core *c, int64_t connector_id, const char *dialect, int status,
+                       const char *error, size_t size, const char *body);
 
 /* Commits a prepared write; w->done runs after the commit. */
 int core_submit(struct core *c, struct store_write *w);

@@ -8,8 +8,17 @@
 
 struct core {
     struct store *store;
+    struct core_config cfg;
+    struct buckets *buckets; /* webhook rate limits */
     struct throttle *logins;
     char dummy_hash[128]; /* verified against for unknown users: same time as a real check */
 };
+
+/* Token buckets keyed by connector id (ratelimit.c). */
+struct buckets;
+struct buckets *buckets_new(void);
+void buckets_free(struct buckets *b);
+/* 0 when a token was taken, else the seconds until one is there. */
+unsigned buckets_take(struct buckets *b, int64_t key, double rate, double burst, int64_t now_ms);
 
 #endif

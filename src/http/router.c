@@ -52,7 +52,8 @@ const struct http_route *http_route_match(const struct http_route *routes, size_
 {
     bool path_known = false;
     size_t used = 0;
-    allow[0] = '\0';
+    if (allow_len)
+        allow[0] = '\0';
     *n_params = 0;
     for (size_t i = 0; i < n; i++) {
         const char *tmp[HTTP_MAX_PARAMS];
@@ -68,10 +69,14 @@ const struct http_route *http_route_match(const struct http_route *routes, size_
         }
         http_params_free(tmp, nt);
         path_known = true;
+        if (used >= allow_len)
+            continue;
         int w =
             snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
         if (w > 0 && (size_t)w < allow_len - used)
             used += (size_t)w;
+        else
+            allow[used] = '\0'; /* no cut-off method names */
     }
     *status = path_known ? 405 : 404;
     return NULL;

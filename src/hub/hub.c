@@ -45,6 +45,7 @@ struct hub_stream {
     int64_t cursor;    /* last seq delivered or passed over */
     struct keys teams; /* sorted: the teams this stream may read */
     bool waiting, replay, welcomed;
+    bool idle;      /* suspended because it had read everything: nothing of its own was pending */
     uint64_t epoch; /* hub epoch of this stream's last write */
     int64_t next_beat_ms;
     struct buf pending; /* bytes owed to the client before anything else */
@@ -422,8 +423,12 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
     pthread_mutex_lock(&h->mu);
     if (h->closing)
         goto end;
-    if (!s->replay && s->cursor + 1 < h->ring.lo && s->cursor < h->ring.hi)
-        goto end; /* live, but the frames it still needs are gone: too slow */
+    if (!s->replay && s->cursor + 1 < h->ring.lo && s->cursor < h->ring.hi) {
+        if (!s->idle)
+            goto end;     /* it was sending when the frames it needs went: too slow */
+        s->replay = true; /* idle while other teams' events filled the ring: catch up */
+    }
+    s->idle = false;
     if (s->replay) {
         if (replay_step(s))
             goto end; /* the client resumes from its last id */
@@ -466,6 +471,7 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
         goto out_unlock;
     }
     s->waiting = true;
+    s->idle = s->cursor == h->ring.hi;
     h->n_waiting++;
     h->io.suspend(s->conn);
 out_unlock:

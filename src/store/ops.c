@@ -5,6 +5,7 @@
  * the insert, so an event's data is exactly what a later read returns. */
 #include "store_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int step_done(sqlite3_stmt *s)
@@ -47,7 +48,10 @@ static enum store_role role_in_tx(struct store *st, int64_t team, int64_t user)
 static int add_event(struct store *st, struct store_write *w, const char *kind, int64_t team,
                      int64_t user, json_t *data, int64_t now)
 {
-    BUG_ON(w->n_events >= STORE_MAX_EVENTS);
+    if (w->n_events == w->alloc_events) {
+        w->alloc_events = w->alloc_events ? w->alloc_events * 2 : 2;
+        w->events = xrealloc(w->events, w->alloc_events * sizeof *w->events);
+    }
     struct store_event *ev = &w->events[w->n_events];
     ev->seq = st->next_seq;
     ev->team_id = team;
@@ -190,6 +194,9 @@ static int op_member_add(struct store *st, struct store_write *w, int64_t now)
     return add_event(st, w, "member.added", w->team_id, w->user_id, data, now);
 }
 
+static int suspend_connectors_of(struct store *st, struct store_write *w, int64_t team,
+                                 int64_t user, const char *username, bool left, int64_t now);
+
 static int op_member_remove(struct store *st, struct store_write *w, int64_t now)
 {
     if (w->actor != w->user_id && role_in_tx(st, w->team_id, w->actor) != STORE_ROLE_OWNER)
@@ -218,8 +225,13 @@ static int op_member_remove(struct store *st, struct store_write *w, int64_t now
     json_t *data =
         json_pack("{s:I, s:I, s:O}", "team_id", (json_int_t)w->team_id, "user_id",
                   (json_int_t)w->user_id, "username", json_object_get(member, "username"));
+    rc = add_event(st, w, "member.removed", w->team_id, w->user_id, data, now);
+    if (!rc) /* its connectors stop with it, in the same transaction */
+        rc = suspend_connectors_of(st, w, w->team_id, w->user_id,
+                                   json_string_value(json_object_get(member, "username")),
+                                   w->actor == w->user_id, now);
     json_decref(member);
-    return add_event(st, w, "member.removed", w->team_id, w->user_id, data, now);
+    return rc;
 }
 
 static int op_channel_create(struct store *st, struct store_write *w, int64_t now)
@@ -250,6 +262,337 @@ static int op_message_create(struct store *st, struct store_write *w, int64_t no
     return add_event(st, w, "message.created", team, 0, json_incref(w->result), now);
 }
 
+/* ---- connectors ---- */
+
+#define DELIVERIES_KEPT 200
+#define IDEMPOTENCY_MS (24LL * 3600 * 1000)
+
+/* The image's row id (stored once per content), or 0 when w has none. */
+static int image_put(struct store *st, struct store_write *w, int64_t now, int64_t *id)
+{
+    *id = 0;
+    if (!w->blob)
+        return 0;
+    char hash[65];
+    bytes_hash(w->blob, w->blob_len, hash);
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_IMAGE_INSERT);
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, w->content_type, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, w->blob, (int)w->blob_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    int rc = step_done(s);
+    if (rc)
+        return rc;
+    s = conn_stmt(&st->writer, SQL_IMAGE_ID);
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+    return sql_int64(s, id) ? -ERR_INTERNAL : 0;
+}
+
+struct connector_row {
+    char state[16];
+    int64_t channel_id, team_id, owner_id;
+};
+
+static int connector_row(struct store *st, int64_t id, struct connector_row *out)
+{
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_STATE);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(out->state, sizeof out->state, "%s", sql_text(s, 0));
+        out->channel_id = sqlite3_column_int64(s, 1);
+        out->team_id = sqlite3_column_int64(s, 2);
+        out->owner_id = sqlite3_column_int64(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return -ERR_NOT_FOUND;
+    return strcmp(out->state, "deleted") ? 0 : -ERR_GONE;
+}
+
+/* Records the connector's current JSON as the write's result and a connector.<what> event. */
+static int connector_changed(struct store *st, struct store_write *w, int64_t id, int64_t team,
+                             const char *kind, int64_t now)
+{
+    json_t *c = read_back(st, SQL_CONNECTOR_GET, id, 0, row_connector);
+    json_decref(w->result);
+    w->result = json_incref(c);
+    return add_event(st, w, kind, team, 0, c, now);
+}
+
+/* A message from the system into a channel (notices about connectors). */
+static int system_notice(struct store *st, struct store_write *w, int64_t channel, int64_t team,
+                         const char *text, int64_t now)
+{
+    int64_t id = st->next_seq;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MESSAGE_INSERT_SYSTEM);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, channel);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_text(s, 4, text, -1, SQLITE_TRANSIENT);
+    int rc = step_done(s);
+    if (rc)
+        return rc;
+    return add_event(st, w, "message.created", team, 0,
+                     read_back(st, SQL_MESSAGE_GET, id, 0, row_message), now);
+}
+
+static int op_connector_create(struct store *st, struct store_write *w, int64_t now)
+{
+    int64_t team, image;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CHANNEL_TEAM);
+    sqlite3_bind_int64(s, 1, w->channel_id);
+    if (sql_int64(s, &team) || role_in_tx(st, team, w->actor) == STORE_ROLE_NONE)
+        return -ERR_NOT_FOUND;
+    int rc = image_put(st, w, now, &image);
+    if (rc)
+        return rc;
+    s = conn_stmt(&st->writer, SQL_CONNECTOR_INSERT);
+    sqlite3_bind_text(s, 1, w->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, w->channel_id);
+    sqlite3_bind_int64(s, 3, w->actor);
+    sqlite3_bind_text(s, 4, w->name, -1, SQLITE_STATIC);
+    if (image)
+        sqlite3_bind_int64(s, 5, image);
+    sqlite3_bind_text(s, 6, w->text ? w->text : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, w->secret, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, now);
+    if ((rc = insert_id(st, s, &w->id)))
+        return rc;
+    w->connector_id = w->id;
+    return connector_changed(st, w, w->id, team, "connector.created", now);
+}
+
+/* The connector, checked writable by the actor: a member of its team. */
+static int connector_for_change(struct store *st, struct store_write *w, struct connector_row *row)
+{
+    int rc = connector_row(st, w->connector_id, row);
+    if (rc)
+        return rc;
+    if (role_in_tx(st, row->team_id, w->actor) == STORE_ROLE_NONE)
+        return -ERR_NOT_FOUND;
+    return 0;
+}
+
+static int op_connector_update(struct store *st, struct store_write *w, int64_t now)
+{
+    struct connector_row row;
+    int rc = connector_for_change(st, w, &row);
+    if (rc)
+        return rc;
+    if (w->name) {
+        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_RENAME);
+        sqlite3_bind_int64(s, 1, w->connector_id);
+        sqlite3_bind_text(s, 2, w->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now);
+        if ((rc = step_done(s)))
+            return rc;
+    }
+    if (w->blob) {
+        int64_t image;
+        if ((rc = image_put(st, w, now, &image)))
+            return rc;
+        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_SET_IMAGE);
+        sqlite3_bind_int64(s, 1, w->connector_id);
+        sqlite3_bind_int64(s, 2, image);
+        sqlite3_bind_int64(s, 3, now);
+        if ((rc = step_done(s)))
+            return rc;
+    }
+    return connector_changed(st, w, w->connector_id, row.team_id, "connector.updated", now);
+}
+
+static int op_connector_rotate(struct store *st, struct store_write *w, int64_t now)
+{
+    struct connector_row row;
+    int rc = connector_for_change(st, w, &row);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_ROTATE);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_text(s, 2, w->secret, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    if ((rc = step_done(s)))
+        return rc;
+    return connector_changed(st, w, w->connector_id, row.team_id, "connector.updated", now);
+}
+
+static int op_connector_delete(struct store *st, struct store_write *w, int64_t now)
+{
+    struct connector_row row;
+    int rc = connector_for_change(st, w, &row);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_DELETE);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_text(s, 2, "deleted", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    if ((rc = step_done(s)))
+        return rc;
+    json_t *data = json_pack("{s:I, s:I, s:I}", "id", (json_int_t)w->connector_id, "channel_id",
+                             (json_int_t)row.channel_id, "team_id", (json_int_t)row.team_id);
+    return add_event(st, w, "connector.deleted", row.team_id, 0, data, now);
+}
+
+static int op_connector_takeover(struct store *st, struct store_write *w, int64_t now)
+{
+    struct connector_row row;
+    int rc = connector_for_change(st, w, &row);
+    if (rc)
+        return rc;
+    if (strcmp(row.state, "suspended"))
+        return -ERR_CONFLICT;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_TAKEOVER);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_int64(s, 2, w->actor);
+    sqlite3_bind_int64(s, 3, now);
+    if ((rc = step_done(s)))
+        return rc;
+    if ((rc = connector_changed(st, w, w->connector_id, row.team_id, "connector.updated", now)))
+        return rc;
+    char text[512];
+    snprintf(text, sizeof text, "%s took over the connector **%s**; it is active again.",
+             json_string_value(json_object_get(json_object_get(w->result, "owner"), "username")),
+             json_string_value(json_object_get(w->result, "name")));
+    return system_notice(st, w, row.channel_id, row.team_id, text, now);
+}
+
+/* Suspends every active connector `user` owns in `team` (the user is leaving it). */
+static int suspend_connectors_of(struct store *st, struct store_write *w, int64_t team,
+                                 int64_t user, const char *username, bool left, int64_t now)
+{
+    struct pending {
+        int64_t id, channel;
+        char name[128];
+    } *list = NULL;
+    size_t n = 0, alloc = 0;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTORS_OF_OWNER_IN_TEAM);
+    sqlite3_bind_int64(s, 1, user);
+    sqlite3_bind_int64(s, 2, team);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (n == alloc)
+            list = xrealloc(list, (alloc = alloc ? alloc * 2 : 4) * sizeof *list);
+        list[n].id = sqlite3_column_int64(s, 0);
+        list[n].channel = sqlite3_column_int64(s, 1);
+        snprintf(list[n].name, sizeof list[n].name, "%s", sql_text(s, 2));
+        n++;
+    }
+    sqlite3_reset(s);
+    char reason[256];
+    snprintf(reason, sizeof reason,
+             left ? "its owner %s left the team" : "its owner %s was removed from the team",
+             username);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        s = conn_stmt(&st->writer, SQL_CONNECTOR_SUSPEND);
+        sqlite3_bind_int64(s, 1, list[i].id);
+        sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now);
+        if ((rc = step_done(s)) ||
+            (rc = connector_changed(st, w, list[i].id, team, "connector.updated", now)))
+            break;
+        char text[512];
+        snprintf(text, sizeof text,
+                 "The connector **%s** is suspended: %s. Another member can take it over or "
+                 "remove it.",
+                 list[i].name, reason);
+        rc = system_notice(st, w, list[i].channel, team, text, now);
+    }
+    free(list);
+    return rc;
+}
+
+static int delivery_insert(struct store *st, struct store_write *w, int64_t message, int64_t now)
+{
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_DELIVERY_INSERT);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_int64(s, 2, now);
+    if (w->dialect)
+        sqlite3_bind_text(s, 3, w->dialect, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, w->status);
+    if (w->error)
+        sqlite3_bind_text(s, 5, w->error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)w->size);
+    if (message)
+        sqlite3_bind_int64(s, 7, message);
+    if (w->body)
+        sqlite3_bind_text(s, 8, w->body, -1, SQLITE_STATIC);
+    int rc = step_done(s);
+    if (rc)
+        return rc;
+    s = conn_stmt(&st->writer, SQL_DELIVERY_PRUNE);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_int(s, 2, DELIVERIES_KEPT);
+    return step_done(s);
+}
+
+static int op_delivery_log(struct store *st, struct store_write *w, int64_t now)
+{
+    struct connector_row row;
+    int rc = connector_row(st, w->connector_id, &row);
+    if (rc == -ERR_NOT_FOUND)
+        return rc;
+    return delivery_insert(st, w, 0, now);
+}
+
+/* A replay of an earlier answer for the same Idempotency-Key, if there is one. */
+static bool idempotent_replay(struct store *st, struct store_write *w, int64_t now)
+{
+    if (!w->key)
+        return false;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_IDEMPOTENCY_GET);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now - IDEMPOTENCY_MS);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        w->replayed = true;
+        w->replay_status = sqlite3_column_int(s, 0);
+        w->replay_body = xstrdup(sql_text(s, 1));
+        w->id = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    return w->replayed;
+}
+
+static int op_webhook_post(struct store *st, struct store_write *w, int64_t now)
+{
+    if (idempotent_replay(st, w, now))
+        return 0;
+    struct connector_row row;
+    int rc = connector_row(st, w->connector_id, &row);
+    if (rc)
+        return rc;
+    if (strcmp(row.state, "active"))
+        return -ERR_FORBIDDEN; /* suspended between the check and the commit */
+    w->id = st->next_seq;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MESSAGE_INSERT_CONNECTOR);
+    sqlite3_bind_int64(s, 1, w->id);
+    sqlite3_bind_int64(s, 2, row.channel_id);
+    sqlite3_bind_int64(s, 3, w->connector_id);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_text(s, 5, w->text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, w->card, -1, SQLITE_STATIC);
+    if ((rc = step_done(s)))
+        return rc;
+    w->result = read_back(st, SQL_MESSAGE_GET, w->id, 0, row_message);
+    if ((rc = add_event(st, w, "message.created", row.team_id, 0, json_incref(w->result), now)))
+        return rc;
+    if ((rc = delivery_insert(st, w, w->id, now)))
+        return rc;
+    if (w->key) {
+        s = conn_stmt(&st->writer, SQL_IDEMPOTENCY_PUT);
+        sqlite3_bind_int64(s, 1, w->connector_id);
+        sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now);
+        sqlite3_bind_int(s, 4, w->status);
+        sqlite3_bind_text(s, 5, w->reply ? w->reply : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, w->id);
+        if ((rc = step_done(s)))
+            return rc;
+    }
+    return 0;
+}
+
 int store_apply(struct store *st, struct store_write *w)
 {
     int64_t now = time_now_ms();
@@ -272,6 +615,20 @@ int store_apply(struct store *st, struct store_write *w)
         return op_channel_create(st, w, now);
     case STORE_MESSAGE_CREATE:
         return op_message_create(st, w, now);
+    case STORE_CONNECTOR_CREATE:
+        return op_connector_create(st, w, now);
+    case STORE_CONNECTOR_UPDATE:
+        return op_connector_update(st, w, now);
+    case STORE_CONNECTOR_ROTATE:
+        return op_connector_rotate(st, w, now);
+    case STORE_CONNECTOR_DELETE:
+        return op_connector_delete(st, w, now);
+    case STORE_CONNECTOR_TAKEOVER:
+        return op_connector_takeover(st, w, now);
+    case STORE_WEBHOOK_POST:
+        return op_webhook_post(st, w, now);
+    case STORE_DELIVERY_LOG:
+        return op_delivery_log(st, w, now);
     }
     return -ERR_INTERNAL;
 }

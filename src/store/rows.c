@@ -2,6 +2,8 @@
  * the reads and the events the writer records, so a live event and a later read agree. */
 #include "store_int.h"
 
+#include <stdio.h>
+
 json_t *json_time(int64_t ms)
 {
     char t[32];
@@ -36,6 +38,28 @@ static json_t *nullable_int(sqlite3_stmt *s, int col)
                                                       : json_integer(sqlite3_column_int64(s, col));
 }
 
+json_t *image_url(const char *hash)
+{
+    if (!hash || !*hash)
+        return json_null();
+    char url[128];
+    snprintf(url, sizeof url, "/api/v1/images/%s", hash);
+    return json_string(url);
+}
+
+/* Who wrote a message: a user, a connector (with its current name and image), or the system. */
+static json_t *message_author(sqlite3_stmt *s)
+{
+    if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+        return json_pack("{s:s, s:I, s:s}", "type", "user", "id",
+                         (json_int_t)sqlite3_column_int64(s, 3), "username", sql_text(s, 4));
+    if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+        return json_pack("{s:s, s:I, s:s, s:o}", "type", "connector", "id",
+                         (json_int_t)sqlite3_column_int64(s, 9), "name", sql_text(s, 10), "image",
+                         image_url((const char *)sqlite3_column_text(s, 11)));
+    return json_pack("{s:s}", "type", "system");
+}
+
 json_t *row_message(sqlite3_stmt *s)
 {
     json_t *card = json_null();
@@ -44,11 +68,39 @@ json_t *row_message(sqlite3_stmt *s)
         if (parsed)
             card = parsed;
     }
-    json_t *author = json_pack("{s:s, s:I, s:s}", "type", "user", "id",
-                               (json_int_t)sqlite3_column_int64(s, 3), "username", sql_text(s, 4));
+    return json_pack("{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:o}", "id",
+                     (json_int_t)sqlite3_column_int64(s, 0), "channel_id",
+                     (json_int_t)sqlite3_column_int64(s, 1), "team_id",
+                     (json_int_t)sqlite3_column_int64(s, 2), "author", message_author(s), "text",
+                     sql_text(s, 5), "card", card, "thread", nullable_int(s, 7), "created",
+                     json_time(sqlite3_column_int64(s, 8)));
+}
+
+json_t *row_connector(sqlite3_stmt *s)
+{
+    json_t *last = json_null();
+    if (sqlite3_column_type(s, 11) != SQLITE_NULL)
+        last = json_pack("{s:o, s:I}", "time", json_time(sqlite3_column_int64(s, 11)), "status",
+                         (json_int_t)sqlite3_column_int64(s, 12));
+    const char *reason = (const char *)sqlite3_column_text(s, 9);
+    return json_pack("{s:I, s:s, s:I, s:s, s:I, s:s, s:o, s:{s:I, s:s}, s:s, s:o, s:o, s:o}", "id",
+                     (json_int_t)sqlite3_column_int64(s, 0), "type", sql_text(s, 1), "channel_id",
+                     (json_int_t)sqlite3_column_int64(s, 2), "channel_name", sql_text(s, 13),
+                     "team_id", (json_int_t)sqlite3_column_int64(s, 3), "name", sql_text(s, 4),
+                     "image", image_url((const char *)sqlite3_column_text(s, 5)), "owner", "id",
+                     (json_int_t)sqlite3_column_int64(s, 6), "username", sql_text(s, 7), "state",
+                     sql_text(s, 8), "state_reason", reason ? json_string(reason) : json_null(),
+                     "created", json_time(sqlite3_column_int64(s, 10)), "last_delivery", last);
+}
+
+json_t *row_delivery(sqlite3_stmt *s)
+{
     return json_pack(
-        "{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
-        "channel_id", (json_int_t)sqlite3_column_int64(s, 1), "team_id",
-        (json_int_t)sqlite3_column_int64(s, 2), "author", author, "text", sql_text(s, 5), "card",
-        card, "thread", nullable_int(s, 7), "created", json_time(sqlite3_column_int64(s, 8)));
+        "{s:I, s:o, s:o, s:I, s:o, s:I, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+        "time", json_time(sqlite3_column_int64(s, 1)), "dialect",
+        sqlite3_column_type(s, 2) == SQLITE_NULL ? json_null() : json_string(sql_text(s, 2)),
+        "status", (json_int_t)sqlite3_column_int64(s, 3), "error",
+        sqlite3_column_type(s, 4) == SQLITE_NULL ? json_null() : json_string(sql_text(s, 4)),
+        "size", (json_int_t)sqlite3_column_int64(s, 5), "message_id", nullable_int(s, 6), "body",
+        sqlite3_column_type(s, 7) == SQLITE_NULL ? json_null() : json_string(sql_text(s, 7)));
 }

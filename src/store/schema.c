@@ -64,6 +64,51 @@ static const char *const migrations[] = {
     "  edited INTEGER,"
     "  deleted INTEGER);"
     "CREATE INDEX messages_by_channel ON messages(channel_id, id);",
+
+    /* 2: connectors, their images, delivery log and idempotency keys */
+    "CREATE TABLE images("
+    "  id INTEGER PRIMARY KEY,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  content_type TEXT NOT NULL,"
+    "  bytes BLOB NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE connectors("
+    "  id INTEGER PRIMARY KEY,"
+    "  type TEXT NOT NULL,"
+    "  channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,"
+    "  owner_id INTEGER NOT NULL REFERENCES users(id),"
+    "  name TEXT NOT NULL,"
+    "  image_id INTEGER REFERENCES images(id),"
+    "  settings TEXT NOT NULL DEFAULT '{}',"
+    "  secret_hash TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'suspended', 'deleted')),"
+    "  state_reason TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE INDEX connectors_by_channel ON connectors(channel_id);"
+    "CREATE INDEX connectors_by_owner ON connectors(owner_id);"
+    /* the last 200 requests per connector; bodies over 4 KB are not kept */
+    "CREATE TABLE deliveries("
+    "  id INTEGER PRIMARY KEY,"
+    "  connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
+    "  created INTEGER NOT NULL,"
+    "  dialect TEXT,"
+    "  status INTEGER NOT NULL,"
+    "  error TEXT,"
+    "  size INTEGER NOT NULL,"
+    "  message_id INTEGER,"
+    "  body TEXT);"
+    "CREATE INDEX deliveries_by_connector ON deliveries(connector_id, id);"
+    /* a retried POST with the same Idempotency-Key gets the first answer (kept 24 h) */
+    "CREATE TABLE idempotency("
+    "  connector_id INTEGER NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  reply TEXT NOT NULL,"
+    "  message_id INTEGER,"
+    "  PRIMARY KEY (connector_id, key)) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_by_age ON idempotency(created);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -288,8 +288,9 @@ int64_t *store_user_team_ids(struct store *st, int64_t user_id, size_t *n)
 int store_events_after(struct store *st, int64_t user_id, int64_t after, int limit,
                        store_event_fn *fn, void *arg)
 {
-    static const char *const kinds[] = {"team.created", "channel.created", "member.added",
-                                        "member.removed", "message.created"};
+    static const char *const kinds[] = {
+        "team.created",    "channel.created",   "member.added",      "member.removed",
+        "message.created", "connector.created", "connector.updated", "connector.deleted"};
     sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_EVENTS_AFTER);
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int64(s, 2, user_id);
@@ -311,4 +312,85 @@ int store_events_after(struct store *st, int64_t user_id, int64_t after, int lim
     }
     sqlite3_reset(s);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? count : -ERR_INTERNAL;
+}
+
+/* ---- connectors ---- */
+
+int store_connector_auth(struct store *st, int64_t id, struct store_connector_auth *out)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CONNECTOR_AUTH);
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return -ERR_NOT_FOUND;
+    }
+    snprintf(out->secret_hash, sizeof out->secret_hash, "%s", sql_text(s, 0));
+    const char *state = sql_text(s, 1);
+    out->state = !strcmp(state, "active")      ? STORE_CONNECTOR_ACTIVE
+                 : !strcmp(state, "suspended") ? STORE_CONNECTOR_SUSPENDED
+                                               : STORE_CONNECTOR_DELETED;
+    snprintf(out->reason, sizeof out->reason, "%s", sql_text(s, 2));
+    out->channel_id = sqlite3_column_int64(s, 3);
+    snprintf(out->name, sizeof out->name, "%s", sql_text(s, 4));
+    snprintf(out->image_hash, sizeof out->image_hash, "%s", sql_text(s, 5));
+    snprintf(out->type, sizeof out->type, "%s", sql_text(s, 6));
+    out->team_id = sqlite3_column_int64(s, 7);
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_connector_team(struct store *st, int64_t id, int64_t *team_id, int64_t *owner_id,
+                         enum store_connector_state *state)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CONNECTOR_STATE);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = -ERR_NOT_FOUND;
+    if (sqlite3_step(s) == SQLITE_ROW && strcmp(sql_text(s, 0), "deleted")) {
+        *state =
+            strcmp(sql_text(s, 0), "active") ? STORE_CONNECTOR_SUSPENDED : STORE_CONNECTOR_ACTIVE;
+        *team_id = sqlite3_column_int64(s, 2);
+        *owner_id = sqlite3_column_int64(s, 3);
+        rc = 0;
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+json_t *store_connector_get(struct store *st, int64_t id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CONNECTOR_GET);
+    sqlite3_bind_int64(s, 1, id);
+    return first(s, row_connector);
+}
+
+json_t *store_connectors(struct store *st, int64_t channel_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CONNECTORS_OF_CHANNEL);
+    sqlite3_bind_int64(s, 1, channel_id);
+    return collect(s, row_connector);
+}
+
+json_t *store_deliveries(struct store *st, int64_t connector_id, int limit)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_DELIVERIES);
+    sqlite3_bind_int64(s, 1, connector_id);
+    sqlite3_bind_int(s, 2, limit);
+    return collect(s, row_delivery);
+}
+
+int store_image_get(struct store *st, const char *hash, void **bytes, size_t *len,
+                    char content_type[32])
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_IMAGE_GET);
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    int rc = -ERR_NOT_FOUND;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        snprintf(content_type, 32, "%s", sql_text(s, 0));
+        *len = (size_t)sqlite3_column_bytes(s, 1);
+        *bytes = xmalloc(*len);
+        memcpy(*bytes, sqlite3_column_blob(s, 1), *len);
+        rc = 0;
+    }
+    sqlite3_reset(s);
+    return rc;
 }

@@ -50,9 +50,17 @@ enum store_op {
     STORE_MEMBER_REMOVE,  /* actor, team_id, user_id */
     STORE_CHANNEL_CREATE, /* actor, team_id, name -> id, result = Channel */
     STORE_MESSAGE_CREATE, /* actor, channel_id, text -> id, result = Message */
+    /* connectors: the connector is connector_id; images are blob/blob_len/content_type */
+    STORE_CONNECTOR_CREATE,   /* actor, channel_id, kind, name, image, secret, text = settings
+                                 -> id, result = Connector */
+    STORE_CONNECTOR_UPDATE,   /* actor, connector_id, name and/or image -> result = Connector */
+    STORE_CONNECTOR_ROTATE,   /* actor, connector_id, secret -> result = Connector */
+    STORE_CONNECTOR_DELETE,   /* actor, connector_id */
+    STORE_CONNECTOR_TAKEOVER, /* actor, connector_id (must be suspended) -> result = Connector */
+    STORE_WEBHOOK_POST,       /* connector_id, text = fallback, card, delivery fields, key + reply
+                                 -> id, result = Message; or replayed (an earlier key) */
+    STORE_DELIVERY_LOG,       /* connector_id, delivery fields (a refused request) */
 };
-
-#define STORE_MAX_EVENTS 4 /* events one operation may produce */
 
 struct store_write {
     enum store_op op;
@@ -66,12 +74,28 @@ struct store_write {
     bool flag;
     int64_t expires;
     void *owned; /* an input buffer the write owns: freed by store_write_release */
+    int64_t connector_id;
+    const char *kind; /* connector type */
+    const void *blob; /* image bytes, or NULL */
+    size_t blob_len;
+    const char *content_type; /* of the image */
+    const char *card;         /* canonical card JSON text */
+    const char *key;          /* Idempotency-Key, or NULL */
+    const char *reply;        /* the answer to keep with the key */
+    const char *dialect;      /* delivery log fields */
+    int status;
+    const char *error;
+    size_t size;
+    const char *body; /* the request body when small enough to keep, else NULL */
+    bool replayed;    /* result: the key was seen; replay_* hold the first answer */
+    int replay_status;
+    char *replay_body; /* owned */
     /* results, valid in done() and after */
-    int rc;         /* 0 or -ERR_x */
-    int64_t id;     /* the new row's id */
-    json_t *result; /* the created object, owned by the write (store_write_release) */
-    struct store_event events[STORE_MAX_EVENTS];
-    size_t n_events;
+    int rc;                     /* 0 or -ERR_x */
+    int64_t id;                 /* the new row's id */
+    json_t *result;             /* the created object, owned by the write (store_write_release) */
+    struct store_event *events; /* in seq order, owned */
+    size_t n_events, alloc_events;
     /* completion: runs on the writer thread after the batch committed (or failed); must not
      * block. May be NULL for store_write_wait(). */
     void (*done)(struct store_write *w);
@@ -132,6 +156,33 @@ int64_t *store_user_team_ids(struct store *st, int64_t user_id, size_t *n);
 typedef void store_event_fn(void *arg, const struct store_event *ev);
 int store_events_after(struct store *st, int64_t user_id, int64_t after, int limit,
                        store_event_fn *fn, void *arg);
+
+/* What the webhook endpoint needs to check a request. */
+enum store_connector_state {
+    STORE_CONNECTOR_ACTIVE,
+    STORE_CONNECTOR_SUSPENDED,
+    STORE_CONNECTOR_DELETED
+};
+struct store_connector_auth {
+    char secret_hash[65];
+    enum store_connector_state state;
+    char reason[256];
+    int64_t channel_id, team_id;
+    char name[128];
+    char image_hash[65]; /* "" when none */
+    char type[32];
+};
+/* 0, or -ERR_NOT_FOUND. */
+int store_connector_auth(struct store *st, int64_t id, struct store_connector_auth *out);
+/* Team and owner of a connector that was not deleted: 0, or -ERR_NOT_FOUND. */
+int store_connector_team(struct store *st, int64_t id, int64_t *team_id, int64_t *owner_id,
+                         enum store_connector_state *state);
+json_t *store_connector_get(struct store *st, int64_t id);      /* Connector or NULL */
+json_t *store_connectors(struct store *st, int64_t channel_id); /* [Connector] */
+json_t *store_deliveries(struct store *st, int64_t connector_id, int limit);
+/* An image by its hash: 0 with *bytes (caller frees), *len and content_type; or -ERR_NOT_FOUND. */
+int store_image_get(struct store *st, const char *hash, void **bytes, size_t *len,
+                    char content_type[32]);
 
 /* Counters for tests and benchmarks. */
 struct store_stats {

@@ -57,12 +57,15 @@ int sql_int64(sqlite3_stmt *s, int64_t *out); /* 0, -ERR_NOT_FOUND or -ERR_INTER
 const char *sql_text(sqlite3_stmt *s, int col);
 
 /* Rows to API objects (docs/api.md). Each reads the current row of s. */
-json_t *row_team(sqlite3_stmt *s);    /* id, name, role, created */
-json_t *row_member(sqlite3_stmt *s);  /* user id, username, role, joined */
-json_t *row_channel(sqlite3_stmt *s); /* id, team_id, name, created */
-json_t *row_message(sqlite3_stmt *s); /* id, channel, team, author id, username, text, card,
-                                         thread, created */
+json_t *row_team(sqlite3_stmt *s);      /* id, name, role, created */
+json_t *row_member(sqlite3_stmt *s);    /* user id, username, role, joined */
+json_t *row_channel(sqlite3_stmt *s);   /* id, team_id, name, created */
+json_t *row_message(sqlite3_stmt *s);   /* id, channel, team, author id, username, text, card,
+                                           thread, created */
+json_t *row_connector(sqlite3_stmt *s); /* CONNECTOR_SELECT's columns */
+json_t *row_delivery(sqlite3_stmt *s);
 json_t *json_time(int64_t ms);
+json_t *image_url(const char *hash); /* "/api/v1/images/<hash>", or null */
 
 /* Applies one write inside the writer's open transaction; 0 or -ERR_x. */
 int store_apply(struct store *st, struct store_write *w);

@@ -20,13 +20,16 @@
 
 static void write_reset_results(struct store_write *w)
 {
-    for (size_t i = 0; i < w->n_events; i++) {
+    for (size_t i = 0; i < w->n_events; i++)
         free(w->events[i].data);
-        w->events[i].data = NULL;
-    }
-    w->n_events = 0;
+    free(w->events);
+    w->events = NULL;
+    w->n_events = w->alloc_events = 0;
     json_decref(w->result);
     w->result = NULL;
+    free(w->replay_body);
+    w->replay_body = NULL;
+    w->replayed = false;
 }
 
 void store_write_release(struct store_write *w)
@@ -55,8 +58,11 @@ static size_t commit_batch(struct store *st, struct store_write *batch)
     }
     for (struct store_write *w = batch; w; w = w->next) {
         int64_t seq_before = st->next_seq;
-        w->n_events = 0;
+        w->events = NULL;
+        w->n_events = w->alloc_events = 0;
         w->result = NULL;
+        w->replay_body = NULL;
+        w->replayed = false;
         if (exec_stmt(st, SQL_SAVEPOINT)) {
             w->rc = -ERR_INTERNAL;
             continue;
@@ -85,16 +91,19 @@ fail:
 
 static void publish_batch(struct store *st, struct store_write *batch)
 {
-    struct store_event events[BATCH_MAX * STORE_MAX_EVENTS];
-    size_t n = 0;
+    size_t n = 0, k = 0;
+    for (struct store_write *w = batch; w; w = w->next)
+        n += w->n_events;
+    if (!n)
+        return;
+    struct store_event *events = xmalloc(n * sizeof *events);
     for (struct store_write *w = batch; w; w = w->next)
         for (size_t i = 0; i < w->n_events; i++)
-            events[n++] = w->events[i];
-    if (n) {
-        atomic_store(&st->last_seq, events[n - 1].seq);
-        if (st->publish)
-            st->publish(st->publish_arg, events, n);
-    }
+            events[k++] = w->events[i];
+    atomic_store(&st->last_seq, events[n - 1].seq);
+    if (st->publish)
+        st->publish(st->publish_arg, events, n);
+    free(events);
 }
 
 static void *writer_main(void *arg)
