@@ -11,7 +11,9 @@ struct hub;
 struct api {
     struct core *core;
     struct hub *hub;
-    struct jobs *jobs; /* slow work (password checks) */
+    struct jobs *jobs;      /* slow work (password checks) */
+    const char *public_url; /* base of the URLs handed out ("" = from the request's Host) */
+    size_t max_hook_body;   /* for the 413 message */
 };
 
 extern const struct http_route api_routes[];

@@ -4,9 +4,14 @@
 
 #include "api.h"
 
-#define ROUTE(method, pattern, handler, flags) int handler(struct http_req *r);
+#include "../cards/cards.h"
+
+#define ROUTE(method, pattern, handler, flags, fail) int handler(struct http_req *r);
 #include "routes.def"
 #undef ROUTE
+void api_webhook_fail_teams(struct http_req *r, int err, const char *message);
+void api_webhook_fail_slack(struct http_req *r, int err, const char *message);
+void api_webhook_fail_discord(struct http_req *r, int err, const char *message);
 
 struct api_req {
     struct store_user user; /* who is calling (after authentication) */
@@ -17,7 +22,12 @@ struct api_req {
     void (*finish)(struct http_req *r);
     int rc; /* outcome of work done off the worker thread */
     unsigned retry_after;
-    char token[64]; /* a new session's secret, until it is set as a cookie */
+    char token[64];   /* a new session's secret, until it is set as a cookie */
+    void *image;      /* decoded image bytes of a connector create/update */
+    struct card card; /* a webhook's card, with its JSON text, until committed */
+    char *card_json;
+    int style; /* the webhook's reply conventions (webhook.c) */
+    bool wait; /* Discord ?wait=true */
 };
 
 static inline struct api *api_of(struct http_req *r)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 const struct http_route api_routes[] = {
-#define ROUTE(method, pattern, handler, flags) {method, pattern, handler, flags},
+#define ROUTE(method, pattern, handler, flags, fail) {method, pattern, handler, flags, fail},
 #include "routes.def"
 #undef ROUTE
 };
@@ -14,6 +14,9 @@ static void api_req_free(void *p)
 {
     struct api_req *a = p;
     store_write_release(&a->w);
+    free(a->image);
+    card_release(&a->card);
+    free(a->card_json);
     free(a);
 }
 

@@ -125,6 +125,9 @@ struct config {
     size_t max_body;
     unsigned threads;
     unsigned event_window;
+    size_t webhook_max_body;
+    unsigned webhook_rate, webhook_burst;
+    const char *public_url;
 };
 /* Fills cfg from defaults, then environment, then argv (--name VALUE or --name=VALUE).
  * Returns 0, 1 when --help was printed, or -1 with a message on stderr. */

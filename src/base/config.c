@@ -108,5 +108,15 @@ int config_parse(struct config *cfg, int argc, char **argv, const char *prog)
     if (to_unsigned("event-window", cfg->raw.event_window, 4, 1u << 20, &v))
         return -1;
     cfg->event_window = (unsigned)v;
+    if (to_unsigned("webhook-max-body", cfg->raw.webhook_max_body, 1024, 16UL << 20, &v))
+        return -1;
+    cfg->webhook_max_body = v;
+    if (to_unsigned("webhook-rate", cfg->raw.webhook_rate, 1, 1000000, &v))
+        return -1;
+    cfg->webhook_rate = (unsigned)v;
+    if (to_unsigned("webhook-burst", cfg->raw.webhook_burst, 1, 1000000, &v))
+        return -1;
+    cfg->webhook_burst = (unsigned)v;
+    cfg->public_url = cfg->raw.public_url;
     return 0;
 }

@@ -48,7 +48,12 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "switchboard: %s\n", err);
         return 1;
     }
-    struct api api = {.core = core_new(st), .jobs = jobs_new(1)};
+    struct api api = {.core = core_new(st),
+                      .jobs = jobs_new(1),
+                      .public_url = cfg.public_url,
+                      .max_hook_body = cfg.webhook_max_body};
+    struct core_config cc = {.webhook_rate = cfg.webhook_rate, .webhook_burst = cfg.webhook_burst};
+    core_configure(api.core, &cc);
     struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed};
     struct hub_config hc = {.heartbeat_ms = cfg.heartbeat_s * 1000,
                             .ring_frames = cfg.event_window};
@@ -59,6 +64,8 @@ int cli_serve(int argc, char **argv)
         .max_connections = cfg.max_connections,
         .max_per_ip = cfg.max_per_ip,
         .max_body = cfg.max_body,
+        .max_upload = 1024 * 1024,
+        .max_hook_body = cfg.webhook_max_body,
         .routes = api_routes,
         .n_routes = api_n_routes,
         .authenticate = api_authenticate,

@@ -65,6 +65,12 @@ int core_image_decode(const char *text, void **out, size_t *len, const char **co
     return 0;
 }
 
+int core_image_get(struct core *c, const char *hash, void **bytes, size_t *len,
+                   char content_type[32])
+{
+    return store_image_get(c->store, hash, bytes, len, content_type);
+}
+
 static void write_init(struct store_write *w, enum store_op op, const struct store_user *who)
 {
     memset(w, 0, sizeof *w);

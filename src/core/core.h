@@ -92,6 +92,9 @@ const char *core_image_type(const void *data, size_t len);
 int core_image_decode(const char *text, void **out, size_t *len, const char **content_type,
                       char msg[160]);
 
+/* A stored image by its content hash (public: images are named by content). */
+int core_image_get(struct core *c, const char *hash, void **bytes, size_t *len,
+                   char content_type[32]);
 /* Prepares a connector on channel; secret receives the URL's secret (shown once). The image is
  * optional (NULL). */
 int core_connector_create(struct core *c, const struct store_user *who, int64_t channel,

@@ -23,19 +23,27 @@ struct http_req;
 typedef int http_handler(struct http_req *r);
 
 /* Route flags */
-#define HTTP_PUBLIC 0x1 /* no authentication needed */
-#define HTTP_BODY 0x2   /* takes a JSON body */
-#define HTTP_STREAM 0x4 /* a live stream (served by the streams daemon) */
+#define HTTP_PUBLIC 0x1  /* no authentication needed */
+#define HTTP_BODY 0x2    /* takes a JSON body (parsed into r->json) */
+#define HTTP_STREAM 0x4  /* a live stream (served by the streams daemon) */
+#define HTTP_RAW 0x8     /* takes a body the handler reads itself (r->body), any Content-Type */
+#define HTTP_UPLOAD 0x10 /* its body may be as large as http_config.max_upload */
+#define HTTP_HOOK 0x20   /* its body may be as large as http_config.max_hook_body */
+#define HTTP_SECRET 0x40 /* path parameter 1 is a secret: never logged */
+
+/* Answers an error in the route's own conventions (a webhook speaks Teams/Slack/Discord). */
+typedef void http_fail_fn(struct http_req *r, int err, const char *message);
 
 struct http_route {
     const char *method;
     const char *pattern; /* "/api/v1/teams/{}/members/{}": each {} is one path segment */
     http_handler *handler;
     unsigned flags;
+    http_fail_fn *fail; /* NULL: the JSON error body */
 };
 
 #define HTTP_MAX_PARAMS 4
-#define HTTP_MAX_HEADERS 4
+#define HTTP_MAX_HEADERS 6
 
 struct http_req {
     struct MHD_Connection *conn;
@@ -69,7 +77,9 @@ struct http_config {
     const char *listen; /* "ADDR:PORT" */
     unsigned threads;   /* API workers */
     unsigned max_connections, max_per_ip;
-    size_t max_body;
+    size_t max_body;      /* API request bodies */
+    size_t max_upload;    /* HTTP_UPLOAD routes (images) */
+    size_t max_hook_body; /* HTTP_HOOK routes (webhooks) */
     const struct http_route *routes;
     size_t n_routes;
     /* Called once per request after authentication is needed: fills r->app; 0 or -ERR_x. */
@@ -101,6 +111,9 @@ void http_add_header(struct http_req *r, const char *name, const char *value);
 /* Answers with JSON (body stolen), with nothing (e.g. 204), or with the error body. */
 int http_reply_json(struct http_req *r, int status, json_t *body);
 int http_reply_empty(struct http_req *r, int status);
+/* Answers with a text or binary body (copied) of the given type. */
+int http_reply_bytes(struct http_req *r, int status, const char *content_type, const void *body,
+                     size_t len);
 int http_reply_error(struct http_req *r, int err, const char *message);
 /* Sets the message the HTTP layer puts into the error body when the handler returns -ERR_x. */
 int http_fail(struct http_req *r, int err, const char *fmt, ...)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 void http_add_header(struct http_req *r, const char *name, const char *value)
@@ -18,10 +19,14 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
 
 int http_queue(struct http_req *r, int status, struct MHD_Response *resp)
 {
-    for (size_t i = 0; i < r->n_headers; i++)
+    bool cache_set = false;
+    for (size_t i = 0; i < r->n_headers; i++) {
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+        cache_set |= !strcasecmp(r->headers[i].name, "Cache-Control");
+    }
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (!cache_set)
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     if (ok == MHD_YES) {
@@ -46,6 +51,16 @@ int http_reply_json(struct http_req *r, int status, json_t *body)
 int http_reply_empty(struct http_req *r, int status)
 {
     return http_queue(r, status, MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT));
+}
+
+int http_reply_bytes(struct http_req *r, int status, const char *content_type, const void *body,
+                     size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    r->bytes = len;
+    return http_queue(r, status, resp);
 }
 
 int http_reply_error(struct http_req *r, int err, const char *message)

@@ -86,6 +86,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+static size_t body_cap(const struct http_server *s, const struct http_route *route);
+
 /* First call for a request: route it and check what can be checked before the body. */
 static int req_start(struct http_server *s, struct http_req *r)
 {
@@ -102,6 +104,7 @@ static int req_start(struct http_server *s, struct http_req *r)
     }
     if (atomic_load(&s->stopping))
         return -ERR_UNAVAILABLE;
+    r->body.cap = body_cap(s, r->route);
     struct framing f = {0, 0};
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
     if (f.content_length > 1 || (f.content_length && f.transfer_encoding))
@@ -111,9 +114,9 @@ static int req_start(struct http_server *s, struct http_req *r)
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || n > s->cfg.max_body)
+        if (errno || *end || n > r->body.cap)
             return http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes",
-                             s->cfg.max_body);
+                             r->body.cap);
     }
     if ((r->route->flags & HTTP_BODY) &&
         !is_json_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type")))
@@ -140,7 +143,21 @@ static int req_dispatch(struct http_server *s, struct http_req *r)
 
 static void answer_error(struct http_req *r, int rc)
 {
-    http_reply_error(r, rc, r->error_message[0] ? r->error_message : NULL);
+    const char *msg = r->error_message[0] ? r->error_message : NULL;
+    if (r->route && r->route->fail)
+        r->route->fail(r, rc, msg);
+    else
+        http_reply_error(r, rc, msg);
+}
+
+/* The body cap of a request's route. */
+static size_t body_cap(const struct http_server *s, const struct http_route *route)
+{
+    if (route->flags & HTTP_UPLOAD)
+        return s->cfg.max_upload;
+    if (route->flags & HTTP_HOOK)
+        return s->cfg.max_hook_body;
+    return s->cfg.max_body;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -195,6 +212,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
+/* The path for the log: a secret path parameter is written as "***". */
+static void log_path(const struct http_req *r, char *out, size_t len)
+{
+    if (!r->route || !(r->route->flags & HTTP_SECRET) || r->n_params < 2) {
+        snprintf(out, len, "%s", r->url);
+        return;
+    }
+    size_t used = 0, param = 0;
+    for (const char *p = r->route->pattern; *p && used + 1 < len; p++) {
+        if (p[0] == '{' && p[1] == '}') {
+            const char *v = param == 1 ? "***" : r->params[param];
+            param++;
+            used += (size_t)snprintf(out + used, len - used, "%s", v);
+            if (used >= len)
+                break;
+            p++;
+        } else {
+            out[used++] = *p;
+        }
+    }
+    out[used < len ? used : len - 1] = '\0';
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -207,7 +247,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (!r->stream)
         atomic_fetch_sub(&s->inflight, 1);
-    log_info("%s \"%s %s\" %d %zu %lldms", r->ip, r->method, r->url, r->status, r->bytes,
+    char path[512];
+    log_path(r, path, sizeof path);
+    log_info("%s \"%s %s\" %d %zu %lldms", r->ip, r->method, path, r->status, r->bytes,
              (long long)(time_mono_ms() - r->start_ms));
     req_free(r);
 }

@@ -21,13 +21,13 @@ static int h_any(struct http_req *r)
 }
 
 static const struct http_route table[] = {
-    {"GET", "/a", h_any, 0},
-    {"POST", "/a", h_any, 0},
-    {"GET", "/a/{}", h_any, 0},
-    {"DELETE", "/a/{}/b/{}", h_any, 0},
-    {"PUT", "/a/{}/b/{}", h_any, 0},
-    {"GET", "/x/{}/{}/{}/{}", h_any, 0},
-    {"GET", "/x/{}/{}/{}/{}/{}", h_any, 0}, /* more than HTTP_MAX_PARAMS: never matches */
+    {"GET", "/a", h_any, 0, NULL},
+    {"POST", "/a", h_any, 0, NULL},
+    {"GET", "/a/{}", h_any, 0, NULL},
+    {"DELETE", "/a/{}/b/{}", h_any, 0, NULL},
+    {"PUT", "/a/{}/b/{}", h_any, 0, NULL},
+    {"GET", "/x/{}/{}/{}/{}", h_any, 0, NULL},
+    {"GET", "/x/{}/{}/{}/{}/{}", h_any, 0, NULL}, /* more than HTTP_MAX_PARAMS: never matches */
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
