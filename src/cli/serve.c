@@ -54,7 +54,7 @@ int cli_serve(int argc, char **argv)
                       .max_hook_body = cfg.webhook_max_body};
     struct core_config cc = {.webhook_rate = cfg.webhook_rate, .webhook_burst = cfg.webhook_burst};
     core_configure(api.core, &cc);
-    struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed};
+    struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed, http_conn_fd};
     struct hub_config hc = {.heartbeat_ms = cfg.heartbeat_s * 1000,
                             .ring_frames = cfg.event_window};
     api.hub = hub_new(st, &io, &hc);

@@ -49,6 +49,7 @@ static void pending_unlink(struct acceptor *a, struct pending *p)
 static void pending_drop(struct acceptor *a, struct pending *p)
 {
     pending_unlink(a, p);
+    iplimit_release(a->s->per_ip, (struct sockaddr *)&p->addr);
     close(p->fd); /* closing also removes it from the epoll set */
     free(p);
 }
@@ -58,9 +59,11 @@ static void hand_over(struct acceptor *a, struct pending *p, bool stream)
     struct http_server *s = a->s;
     epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, p->fd, NULL);
     pending_unlink(a, p);
-    /* MHD owns (and on failure closes) the socket from here on */
-    MHD_add_connection(stream ? s->streams : s->api, p->fd, (struct sockaddr *)&p->addr,
-                       p->addrlen);
+    /* MHD owns (and on failure closes) the socket from here on; the daemon gives the address's
+     * slot back when the connection closes (on_connection in server.c) */
+    if (MHD_add_connection(stream ? s->streams : s->api, p->fd, (struct sockaddr *)&p->addr,
+                           p->addrlen) != MHD_YES)
+        iplimit_release(s->per_ip, (struct sockaddr *)&p->addr);
     free(p);
 }
 
@@ -95,8 +98,14 @@ static void on_accept(struct acceptor *a)
                 log_error("accept: %s", strerror(errno));
             return;
         }
+        if (!iplimit_acquire(s->per_ip, (struct sockaddr *)&p->addr)) {
+            close(p->fd); /* this address has all the connections it may have */
+            free(p);
+            continue;
+        }
         if (a->n >= MAX_PENDING) { /* too many silent connections: refuse (events of the
                                       ones waiting may be in this batch, so none is freed) */
+            iplimit_release(s->per_ip, (struct sockaddr *)&p->addr);
             close(p->fd);
             free(p);
             continue;

@@ -135,6 +135,8 @@ void http_conn_suspend(void *conn);
 void http_conn_resume(void *conn);
 /* Whether the client closed its end of the connection (a non-blocking peek). */
 bool http_conn_peer_closed(void *conn);
+/* The connection's socket (for watching it), or -1. */
+int http_conn_fd(void *conn);
 
 /* ---- routing (pure; used by the server and fuzzed directly) ---- */
 /* Finds the route for method+path. Returns the route, or NULL with *status = 404 or 405 (then

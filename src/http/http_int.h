@@ -17,7 +17,16 @@ struct http_server {
     int epoll_fd, stop_fd;
     atomic_bool stopping;
     atomic_int inflight; /* requests being answered, live streams excepted */
+    struct iplimit *per_ip;
 };
+
+/* Connections per client address across both daemons (iplimit.c). */
+struct iplimit;
+struct iplimit *iplimit_new(unsigned max);
+void iplimit_free(struct iplimit *l);
+/* Takes a slot for the address: false when it has max connections already. */
+bool iplimit_acquire(struct iplimit *l, const struct sockaddr *sa);
+void iplimit_release(struct iplimit *l, const struct sockaddr *sa);
 
 /* Queues a finished response for r and records the status; frees nothing of r. */
 int http_queue(struct http_req *r, int status, struct MHD_Response *resp);

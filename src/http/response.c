@@ -115,6 +115,13 @@ bool http_conn_peer_closed(void *conn)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+int http_conn_fd(void *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
 struct stream {
     size_t *bytes; /* the request's counter: reads happen only while it lives */
     http_stream_read_fn *read;

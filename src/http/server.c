@@ -286,6 +286,20 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(out - s);
 }
 
+/* A connection of either daemon closed: its address's slot is free again. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)socket_ctx;
+    struct http_server *s = cls;
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr)
+        iplimit_release(s->per_ip, ci->client_addr);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -345,10 +359,11 @@ static struct MHD_Daemon *daemon_start(struct http_server *s, unsigned threads, 
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        memory, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_END);
 }
 
 struct http_server *http_server_start(const struct http_config *cfg, char *errmsg, size_t errlen)
@@ -356,6 +371,7 @@ struct http_server *http_server_start(const struct http_config *cfg, char *errms
     struct http_server *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     s->listen_fd = s->epoll_fd = s->stop_fd = -1;
+    s->per_ip = iplimit_new(cfg->max_per_ip);
     unsigned threads = cfg->threads ? cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
@@ -392,6 +408,7 @@ fail:
         close(s->epoll_fd);
     if (s->stop_fd >= 0)
         close(s->stop_fd);
+    iplimit_free(s->per_ip);
     free(s);
     return NULL;
 }
@@ -430,5 +447,6 @@ void http_server_stop(struct http_server *s)
     MHD_stop_daemon(s->api);
     close(s->epoll_fd);
     close(s->stop_fd);
+    iplimit_free(s->per_ip);
     free(s);
 }

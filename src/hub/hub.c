@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +29,11 @@ struct hub {
     struct hub_io io;
     unsigned heartbeat_ms;
     pthread_mutex_t mu;
-    pthread_cond_t publish_wake, beat_wake;
+    pthread_cond_t publish_wake;
+    int watch_fd;    /* epoll set of the waiting streams' sockets, for hang-ups */
+    int stop_fd;     /* wakes the watcher at shutdown */
+    int64_t next_id; /* stream ids, for the watcher's lookups */
+    struct index by_id;
     pthread_t publisher, beater;
     bool closing;
     struct ring ring;
@@ -46,6 +52,9 @@ struct hub_stream {
     struct keys teams; /* sorted: the teams this stream may read */
     bool waiting, replay, welcomed;
     bool idle;      /* suspended because it had read everything: nothing of its own was pending */
+    bool watched;   /* its socket is in the watcher's set */
+    bool peer_gone; /* its client hung up */
+    int64_t id;     /* for the watcher's lookups */
     uint64_t epoch; /* hub epoch of this stream's last write */
     int64_t next_beat_ms;
     struct buf pending; /* bytes owed to the client before anything else */
@@ -188,35 +197,50 @@ static void *publisher_main(void *arg)
     return NULL;
 }
 
+/* Takes s off the waiting set into the wake list (hub lock held). */
+static void take_waiting(struct hub *h, struct hub_stream *s, struct hub_stream ***wake,
+                         size_t *n_wake, size_t *alloc)
+{
+    s->waiting = false;
+    h->n_waiting--;
+    if (*n_wake == *alloc)
+        *wake = xrealloc(*wake, (*alloc = *alloc ? *alloc * 2 : 64) * sizeof **wake);
+    (*wake)[(*n_wake)++] = s;
+}
+
+/* The watcher: wakes the waiting streams whose heartbeat is due, and at once those whose client
+ * hung up while they waited (a suspended connection is in nobody's poll set but this one's), so
+ * a departed client's connection is closed within milliseconds, not at its next heartbeat. */
 static void *beater_main(void *arg)
 {
     struct hub *h = arg;
     struct hub_stream **wake = NULL;
     size_t alloc = 0;
-    unsigned step = h->heartbeat_ms / 5 ? h->heartbeat_ms / 5 : 1;
+    int step = (int)(h->heartbeat_ms / 5 ? h->heartbeat_ms / 5 : 1);
     if (step > 1000)
         step = 1000;
+    struct epoll_event events[64];
     pthread_mutex_lock(&h->mu);
     while (!h->closing) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)(step % 1000) * 1000000L;
-        until.tv_sec += step / 1000 + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->beat_wake, &h->mu, &until);
+        pthread_mutex_unlock(&h->mu);
+        int n = epoll_wait(h->watch_fd, events, 64, step);
+        pthread_mutex_lock(&h->mu);
         if (h->closing)
             break;
-        int64_t now = time_mono_ms();
         size_t n_wake = 0;
-        for (struct hub_stream *s = h->streams; s; s = s->next) {
-            if (!s->waiting || now < s->next_beat_ms)
-                continue;
-            s->waiting = false;
-            h->n_waiting--;
-            if (n_wake == alloc)
-                wake = xrealloc(wake, (alloc = alloc ? alloc * 2 : 64) * sizeof *wake);
-            wake[n_wake++] = s;
+        for (int i = 0; i < n; i++) {
+            uint32_t count;
+            struct hub_stream **v = index_get(&h->by_id, (int64_t)events[i].data.u64, &count);
+            if (!count)
+                continue; /* closed meanwhile */
+            v[0]->peer_gone = true;
+            if (v[0]->waiting)
+                take_waiting(h, v[0], &wake, &n_wake, &alloc);
         }
+        int64_t now = time_mono_ms();
+        for (struct hub_stream *s = h->streams; s; s = s->next)
+            if (s->waiting && now >= s->next_beat_ms)
+                take_waiting(h, s, &wake, &n_wake, &alloc);
         pthread_mutex_unlock(&h->mu);
         for (size_t i = 0; i < n_wake; i++)
             h->io.resume(wake[i]->conn);
@@ -227,6 +251,17 @@ static void *beater_main(void *arg)
     return NULL;
 }
 
+/* Asks the watcher to report when the client of a suspending stream hangs up (lock held). */
+static void watch_hangup(struct hub *h, struct hub_stream *s)
+{
+    int fd = h->io.fd ? h->io.fd(s->conn) : -1;
+    if (fd < 0)
+        return;
+    struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLONESHOT, .data.u64 = (uint64_t)s->id};
+    if (epoll_ctl(h->watch_fd, s->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0)
+        s->watched = true;
+}
+
 struct hub *hub_new(struct store *st, const struct hub_io *io, const struct hub_config *cfg)
 {
     struct hub *h = xcalloc(1, sizeof *h);
@@ -235,7 +270,12 @@ struct hub *hub_new(struct store *st, const struct hub_io *io, const struct hub_
     h->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 25000;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->publish_wake, NULL);
-    pthread_cond_init(&h->beat_wake, NULL);
+    h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
+    h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    BUG_ON(h->watch_fd < 0 || h->stop_fd < 0);
+    struct epoll_event stop = {.events = EPOLLIN, .data.u64 = 0}; /* id 0: no stream */
+    epoll_ctl(h->watch_fd, EPOLL_CTL_ADD, h->stop_fd, &stop);
+    index_init(&h->by_id);
     ring_init(&h->ring, cfg->ring_frames ? cfg->ring_frames : 8192,
               cfg->ring_bytes ? cfg->ring_bytes : 64u << 20, store_last_seq(st));
     index_init(&h->by_team);
@@ -255,7 +295,9 @@ void hub_shutdown(struct hub *h)
     }
     h->closing = true;
     pthread_cond_broadcast(&h->publish_wake);
-    pthread_cond_broadcast(&h->beat_wake);
+    uint64_t one = 1;
+    if (write(h->stop_fd, &one, sizeof one) < 0)
+        log_error("hub: cannot wake the watcher");
     size_t n = 0;
     struct hub_stream **wake = xcalloc(h->n_waiting + 1, sizeof *wake);
     for (struct hub_stream *s = h->streams; s; s = s->next)
@@ -284,7 +326,9 @@ void hub_free(struct hub *h)
     free(h->dirty_teams.v);
     free(h->dirty_users.v);
     pthread_cond_destroy(&h->publish_wake);
-    pthread_cond_destroy(&h->beat_wake);
+    close(h->watch_fd);
+    close(h->stop_fd);
+    index_release(&h->by_id);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }
@@ -306,11 +350,15 @@ struct hub_stream *hub_stream_open(struct hub *h, int64_t user_id, int64_t last_
     if (last_event_id >= 0 && last_event_id < s->cursor)
         s->cursor = last_event_id;
     size_t n;
-    int64_t *teams = store_user_team_ids(h->store, user_id, &n);
+    /* resuming: the memberships it had then, so the replay matches what it would have got */
+    int64_t *teams =
+        store_user_team_ids(h->store, user_id, last_event_id >= 0 ? s->cursor : -1, &n);
     pthread_mutex_lock(&h->mu);
     for (size_t i = 0; i < n; i++)
         stream_join(s, teams[i]);
     index_add(&h->by_user, user_id, s);
+    s->id = ++h->next_id;
+    index_add(&h->by_id, s->id, s);
     s->replay = s->cursor + 1 < h->ring.lo;
     s->next_beat_ms = time_mono_ms() + h->heartbeat_ms;
     s->next = h->streams;
@@ -332,6 +380,7 @@ void hub_stream_close(struct hub_stream *s)
     for (size_t i = 0; i < s->teams.n; i++)
         index_remove(&h->by_team, s->teams.v[i], s);
     index_remove(&h->by_user, s->user_id, s);
+    index_remove(&h->by_id, s->id, s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -364,7 +413,6 @@ struct replay_page {
     struct hub_stream *s;
     struct frame changes[REPLAY_PAGE]; /* membership changes met, applied after relocking */
     size_t n_changes;
-    int64_t last_seq;
     int count;
 };
 
@@ -378,7 +426,6 @@ static void replay_one(void *arg, const struct store_event *ev)
         frame_route(&f, ev);
         if (f.membership && p->n_changes < REPLAY_PAGE)
             p->changes[p->n_changes++] = f;
-        p->last_seq = ev->seq;
     }
     free(text);
     p->count++;
@@ -389,16 +436,18 @@ static int replay_step(struct hub_stream *s)
 {
     struct hub *h = s->hub;
     int64_t snapshot = h->ring.hi; /* committed, so the store holds everything up to it */
-    struct replay_page p = {.s = s, .last_seq = s->cursor};
+    struct replay_page p = {.s = s};
     pthread_mutex_unlock(&h->mu);
-    int rc = store_events_after(h->store, s->user_id, s->cursor, REPLAY_PAGE, replay_one, &p);
+    int64_t scanned;
+    int rc =
+        store_events_after(h->store, s->user_id, s->cursor, REPLAY_PAGE, replay_one, &p, &scanned);
     pthread_mutex_lock(&h->mu);
     for (size_t i = 0; i < p.n_changes; i++)
         stream_follow(s, &p.changes[i]);
     if (rc < 0 || (p.count && !s->pending.len))
         return -1; /* the store failed, or one frame exceeded the pending cap */
-    s->cursor = p.last_seq;
-    if (p.count < REPLAY_PAGE) { /* the store has nothing more this user may read */
+    s->cursor = scanned;
+    if (rc < REPLAY_PAGE) { /* the store has nothing more this user may read */
         if (s->cursor < snapshot)
             s->cursor = snapshot;
         s->replay = false;
@@ -421,7 +470,7 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
         return (long)take_pending(s, out, max);
 
     pthread_mutex_lock(&h->mu);
-    if (h->closing)
+    if (h->closing || s->peer_gone)
         goto end;
     if (!s->replay && s->cursor + 1 < h->ring.lo && s->cursor < h->ring.hi) {
         if (!s->idle)
@@ -473,6 +522,7 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
     s->waiting = true;
     s->idle = s->cursor == h->ring.hi;
     h->n_waiting++;
+    watch_hangup(h, s);
     h->io.suspend(s->conn);
 out_unlock:
     pthread_mutex_unlock(&h->mu);

@@ -27,6 +27,8 @@ struct hub_io {
     /* Whether the client has closed its end (checked when a heartbeat is due, so a client that
      * went away is noticed within one heartbeat). May be NULL. */
     bool (*peer_closed)(void *conn);
+    /* The connection's socket, watched for hang-ups while the stream waits. May be NULL. */
+    int (*fd)(void *conn);
 };
 
 struct hub_config {

@@ -108,7 +108,9 @@ static const char *const migrations[] = {
     "  reply TEXT NOT NULL,"
     "  message_id INTEGER,"
     "  PRIMARY KEY (connector_id, key)) WITHOUT ROWID;"
-    "CREATE INDEX idempotency_by_age ON idempotency(created);",
+    "CREATE INDEX idempotency_by_age ON idempotency(created);"
+    /* the membership history of a user, for resuming live streams as they were */
+    "CREATE INDEX events_by_user ON events(user_id, seq) WHERE user_id IS NOT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

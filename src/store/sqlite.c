@@ -269,32 +269,119 @@ json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int
     return a;
 }
 
-int64_t *store_user_team_ids(struct store *st, int64_t user_id, size_t *n)
+/* A sorted set of ids. */
+struct idset {
+    int64_t *v;
+    size_t n, alloc;
+};
+
+static size_t idset_find(const struct idset *s, int64_t id, bool *found)
 {
-    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_USER_TEAM_IDS);
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < s->n && s->v[lo] == id;
+    return lo;
+}
+
+static void idset_add(struct idset *s, int64_t id)
+{
+    bool found;
+    size_t at = idset_find(s, id, &found);
+    if (found)
+        return;
+    if (s->n == s->alloc)
+        s->v = xrealloc(s->v, (s->alloc = s->alloc ? s->alloc * 2 : 8) * sizeof *s->v);
+    memmove(&s->v[at + 1], &s->v[at], (s->n - at) * sizeof *s->v);
+    s->v[at] = id;
+    s->n++;
+}
+
+static void idset_del(struct idset *s, int64_t id)
+{
+    bool found;
+    size_t at = idset_find(s, id, &found);
+    if (!found)
+        return;
+    memmove(&s->v[at], &s->v[at + 1], (s->n - at - 1) * sizeof *s->v);
+    s->n--;
+}
+
+static bool idset_has(const struct idset *s, int64_t id)
+{
+    bool found;
+    idset_find(s, id, &found);
+    return found;
+}
+
+static bool is_join(const char *kind)
+{
+    return !strcmp(kind, "member.added") || !strcmp(kind, "team.created");
+}
+
+/* The user's teams just after `at` (now when at < 0), and in *touched (when not NULL) every team
+ * they joined or left after it. */
+static void teams_at(struct conn *c, int64_t user_id, int64_t at, struct idset *set,
+                     struct idset *touched)
+{
+    sqlite3_stmt *s = conn_stmt(c, SQL_USER_TEAM_IDS);
     sqlite3_bind_int64(s, 1, user_id);
-    size_t len = 0, alloc = 8;
-    int64_t *ids = xmalloc(alloc * sizeof *ids);
+    while (sqlite3_step(s) == SQLITE_ROW)
+        idset_add(set, sqlite3_column_int64(s, 0));
+    sqlite3_reset(s);
+    if (at < 0)
+        return;
+    s = conn_stmt(c, SQL_MEMBERSHIP_AFTER); /* newest first: undo them one by one */
+    sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, at);
     while (sqlite3_step(s) == SQLITE_ROW) {
-        if (len == alloc)
-            ids = xrealloc(ids, (alloc *= 2) * sizeof *ids);
-        ids[len++] = sqlite3_column_int64(s, 0);
+        int64_t team = sqlite3_column_int64(s, 1);
+        if (is_join(sql_text(s, 2)))
+            idset_del(set, team);
+        else
+            idset_add(set, team);
+        if (touched)
+            idset_add(touched, team);
     }
     sqlite3_reset(s);
-    *n = len;
-    return ids;
+}
+
+int64_t *store_user_team_ids(struct store *st, int64_t user_id, int64_t at, size_t *n)
+{
+    struct idset set = {0};
+    teams_at(store_reader(st), user_id, at, &set, NULL);
+    *n = set.n;
+    return set.v ? set.v : xmalloc(sizeof(int64_t));
 }
 
 int store_events_after(struct store *st, int64_t user_id, int64_t after, int limit,
-                       store_event_fn *fn, void *arg)
+                       store_event_fn *fn, void *arg, int64_t *scanned_to)
 {
     static const char *const kinds[] = {
         "team.created",    "channel.created",   "member.added",      "member.removed",
         "message.created", "connector.created", "connector.updated", "connector.deleted"};
-    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_EVENTS_AFTER);
+    struct conn *c = store_reader(st);
+    struct idset set = {0}, candidates = {0};
+    *scanned_to = after;
+    teams_at(c, user_id, after, &set, &candidates);
+    for (size_t i = 0; i < set.n; i++)
+        idset_add(&candidates, set.v[i]);
+    struct buf teams;
+    buf_init(&teams, 1 << 24);
+    buf_append(&teams, "[", 1);
+    for (size_t i = 0; i < candidates.n; i++)
+        buf_printf(&teams, "%s%lld", i ? "," : "", (long long)candidates.v[i]);
+    buf_append(&teams, "]", 1);
+    sqlite3_stmt *s = conn_stmt(c, SQL_EVENTS_AFTER);
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_int(s, 3, limit);
+    sqlite3_bind_text(s, 3, teams.data, (int)teams.len, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, limit);
     int count = 0, rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_event ev = {
@@ -307,10 +394,20 @@ int store_events_after(struct store *st, int64_t user_id, int64_t after, int lim
         for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
             if (!strcmp(kinds[i], sql_text(s, 3)))
                 ev.kind = kinds[i];
-        fn(arg, &ev);
+        bool about_me = ev.user_id == user_id;
+        if (about_me || idset_has(&set, ev.team_id))
+            fn(arg, &ev);
+        if (about_me && is_join(ev.kind)) /* follow them, as a live stream would */
+            idset_add(&set, ev.team_id);
+        else if (about_me && !strcmp(ev.kind, "member.removed"))
+            idset_del(&set, ev.team_id);
+        *scanned_to = ev.seq;
         count++;
     }
     sqlite3_reset(s);
+    buf_release(&teams);
+    free(set.v);
+    free(candidates.v);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? count : -ERR_INTERNAL;
 }
 

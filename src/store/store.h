@@ -149,13 +149,17 @@ json_t *store_channel_get(struct store *st, int64_t channel_id);            /* C
 json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,
                        int limit, bool *has_more);
 
-/* Ids of the teams a user belongs to, ascending; *n set; caller frees. */
-int64_t *store_user_team_ids(struct store *st, int64_t user_id, size_t *n);
-/* Events after `after` that user may read (member of the event's team now, or its subject),
- * in sequence order, at most `limit`; calls fn for each. Returns the count, or a negative error. */
+/* Ids of the teams a user belonged to just after event `at` (at < 0: now), ascending; *n set;
+ * caller frees. */
+int64_t *store_user_team_ids(struct store *st, int64_t user_id, int64_t at, size_t *n);
+/* The events after `after` that the user would have received live: those of the teams they
+ * belonged to at the time (following their joins and departures in order) and those about them.
+ * Looks at no more than `limit` events that might concern the user, calls fn for the ones that
+ * do, in sequence order, and sets *scanned_to to the last sequence looked at (after, when none).
+ * Returns how many were looked at (< limit: nothing more up to now), or a negative error. */
 typedef void store_event_fn(void *arg, const struct store_event *ev);
 int store_events_after(struct store *st, int64_t user_id, int64_t after, int limit,
-                       store_event_fn *fn, void *arg);
+                       store_event_fn *fn, void *arg, int64_t *scanned_to);
 
 /* What the webhook endpoint needs to check a request. */
 enum store_connector_state {

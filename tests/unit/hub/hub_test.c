@@ -94,7 +94,7 @@ static bool wait_resume(struct conn *c, int seen, int timeout_ms)
     return ok;
 }
 
-static const struct hub_io io = {fake_suspend, fake_resume, fake_peer_closed};
+static const struct hub_io io = {fake_suspend, fake_resume, fake_peer_closed, NULL};
 
 /* ---- fixture: alice owns A, bob owns B, carol is in nothing; the hub starts after that ---- */
 struct fx {
@@ -369,6 +369,43 @@ static void heartbeat_and_dead_peer(void **state)
     conn_release(&c);
 }
 
+/* Regression: an idle stream was ended (-1) when other teams' events went through the ring
+ * while it waited. carol is only in C; with a ring of 8 frames, 20 events of team A pass by,
+ * then one of C: her stream must deliver it. */
+static void idle_stream_survives_other_teams_traffic(void **state)
+{
+    struct fx *f = *state;
+    store_set_publisher(f->st, NULL, NULL);
+    hub_free(f->hub);
+    int64_t gc;
+    tu_team(f->st, f->carol, "C", &gc);
+    struct hub_config cfg = {.heartbeat_ms = 60000, .ring_frames = 8};
+    f->hub = hub_new(f->st, &io, &cfg);
+    struct conn c;
+    conn_init(&c);
+    struct hub_stream *s = hub_stream_open(f->hub, f->carol, -1, &c);
+    char buf[4096];
+    long n = hub_stream_read(s, buf, sizeof buf);
+    assert_int_equal(n, strlen(welcome));
+    assert_memory_equal(buf, welcome, (size_t)n);
+    assert_int_equal(hub_stream_read(s, buf, sizeof buf), 0); /* suspended */
+    assert_int_equal(suspends_of(&c), 1);
+    int seen = resumes_of(&c);
+    for (int i = 0; i < 20; i++)
+        tu_message(f->st, f->alice, f->ga, "noise-a");
+    int64_t id = tu_message(f->st, f->carol, gc, "for-carol");
+    assert_true(wait_resume(&c, seen, 5000));
+    struct text t = {0};
+    assert_true(read_until(s, &c, &t, "for-carol"));
+    char head[64];
+    snprintf(head, sizeof head, "id: %lld\nevent: message.created\ndata: {", (long long)id);
+    assert_int_equal(strncmp(t.s, head, strlen(head)), 0); /* her frame, and only hers */
+    assert_null(strstr(t.s, "noise-a"));
+    free(t.s);
+    hub_stream_close(s);
+    conn_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +416,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(many_streams_fan_out, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(shutdown_ends_streams, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(heartbeat_and_dead_peer, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(idle_stream_survives_other_teams_traffic, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
