@@ -41,8 +41,8 @@ build-asan: build-asan/build.ninja
 	ninja -C build-asan
 
 run: deps build
-	@./build/switchboard admin --data $(DATA) demo
-	@echo "open http://$(LISTEN)/api/v1/health; the README has a curl walk-through (stop with Ctrl-C)"
+	@./build/switchboard admin --data $(DATA) demo --url http://$(LISTEN)
+	@echo "the README has a curl walk-through; stop the server with Ctrl-C"
 	./build/switchboard serve --data $(DATA) --listen $(LISTEN)
 
 # ASan/UBSan: any report fails the run (the server's exit code is checked by the tests).

@@ -114,48 +114,123 @@ static int act_create_token(struct admin_ctx *c, int argc, char **argv)
     return rc;
 }
 
-/* A demo user with a team, a channel and a first message, so a newcomer has something to see.
- * Idempotent: once the demo user exists it only prints how to sign in. */
+/* The demo webhook's image: a blue dot, 16x16 PNG. */
+static const unsigned char demo_png[] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x10, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x91, 0x68,
+    0x36, 0x00, 0x00, 0x00, 0x33, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xf8, 0x4f, 0x22, 0x60,
+    0x40, 0xe1, 0x94, 0x5d, 0xc7, 0x8a, 0xb0, 0x6b, 0xc0, 0xa5, 0x1a, 0x4d, 0x0f, 0x03, 0x31, 0xaa,
+    0x91, 0xf5, 0x30, 0x10, 0xa9, 0x1a, 0xae, 0x67, 0x54, 0x03, 0xcd, 0x34, 0x90, 0x1c, 0x71, 0xe4,
+    0x24, 0x0d, 0x72, 0x12, 0x1f, 0x91, 0x00, 0x00, 0x93, 0x26, 0xda, 0xd0, 0x83, 0x05, 0xe2, 0x43,
+    0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+
+/* The demo channel ("general" of the demo user's first team): its id, or 0. */
+static int64_t demo_channel(struct admin_ctx *c, const struct store_user *u)
+{
+    json_t *teams = core_teams(c->core, u), *channels = NULL;
+    int64_t team = json_integer_value(json_object_get(json_array_get(teams, 0), "id"));
+    json_decref(teams);
+    if (!team || core_channels(c->core, u, team, &channels))
+        return 0;
+    int64_t channel = 0;
+    size_t i;
+    json_t *ch;
+    json_array_foreach(channels, i, ch)
+    {
+        if (!strcmp(json_string_value(json_object_get(ch, "name")), "general"))
+            channel = json_integer_value(json_object_get(ch, "id"));
+    }
+    json_decref(channels);
+    return channel;
+}
+
+static int demo_setup(struct admin_ctx *c, const char *user, const char *password,
+                      struct store_user *u)
+{
+    if (create_user(c, user, password, true))
+        return -1;
+    store_user_by_name(c->store, user, u, NULL);
+    struct store_write w;
+    core_team_create(c->core, u, "Demo team", &w);
+    int rc = store_write_wait(c->store, &w);
+    store_write_release(&w);
+    int64_t channel = rc ? 0 : demo_channel(c, u);
+    if (!rc && !(rc = core_message_post(c->core, u, channel,
+                                        "Welcome to **Switchboard**! Cards posted to the demo "
+                                        "webhook arrive here.",
+                                        &w))) {
+        rc = store_write_wait(c->store, &w);
+        store_write_release(&w);
+    }
+    return rc;
+}
+
+/* The demo channel's Incoming Webhook, created or (on a later run) given a new secret, since a
+ * secret is only ever shown once. Prints its URL and a curl command. */
+static int demo_webhook(struct admin_ctx *c, const struct store_user *u, const char *base)
+{
+    static const char name[] = "Demo webhook";
+    int64_t channel = demo_channel(c, u), id = 0;
+    json_t *list = NULL;
+    if (!channel || core_connectors(c->core, u, channel, &list))
+        return -ERR_NOT_FOUND;
+    size_t i;
+    json_t *k;
+    json_array_foreach(list, i, k)
+    {
+        if (!strcmp(json_string_value(json_object_get(k, "name")), name) &&
+            !strcmp(json_string_value(json_object_get(k, "state")), "active"))
+            id = json_integer_value(json_object_get(k, "id"));
+    }
+    json_decref(list);
+    char secret[64];
+    struct store_write w;
+    int rc = id ? core_connector_rotate(c->core, u, id, secret, &w)
+                : core_connector_create(c->core, u, channel, "incoming_webhook", name, demo_png,
+                                        sizeof demo_png, "image/png", secret, &w);
+    if (!rc)
+        rc = store_write_wait(c->store, &w);
+    if (!id)
+        id = w.id;
+    store_write_release(&w);
+    if (rc)
+        return rc;
+    printf("demo webhook: %s/webhook/%lld/%s\n"
+           "post a card to it:\n"
+           "  curl -H 'Content-Type: application/json' -d '{\"@type\":\"MessageCard\","
+           "\"summary\":\"Deploy finished\",\"title\":\"Deploy finished\",\"themeColor\":"
+           "\"2EB67D\",\"text\":\"**api** v1.4.2 is live\",\"sections\":[{\"facts\":[{\"name\":"
+           "\"Environment\",\"value\":\"production\"}]}]}' %s/webhook/%lld/%s\n",
+           base, (long long)id, secret, base, (long long)id, secret);
+    return 0;
+}
+
+/* A demo user with a team, a channel, a first message and an Incoming Webhook, so a newcomer has
+ * something to see. Idempotent: once the demo user exists it only prints how to sign in (with a
+ * new API token) and a fresh webhook URL. */
 static int act_demo(struct admin_ctx *c, int argc, char **argv)
 {
-    (void)argv;
-    if (argc) {
-        fprintf(stderr, "usage: switchboard admin --data DIR demo\n");
+    const char *base = "http://127.0.0.1:8080";
+    if (argc == 2 && !strcmp(argv[0], "--url")) {
+        base = argv[1];
+    } else if (argc) {
+        fprintf(stderr, "usage: switchboard admin --data DIR demo [--url BASE]\n");
         return 2;
     }
     static const char user[] = "demo", password[] = "switchboard-demo";
     struct store_user u;
-    if (store_user_by_name(c->store, user, &u, NULL)) {
-        if (create_user(c, user, password, true))
-            return 1;
-        store_user_by_name(c->store, user, &u, NULL);
-        struct store_write w;
-        core_team_create(c->core, &u, "Demo team", &w);
-        int rc = store_write_wait(c->store, &w);
-        int64_t team = w.id;
-        store_write_release(&w);
-        json_t *channels = NULL;
-        if (!rc)
-            rc = core_channels(c->core, &u, team, &channels);
-        int64_t channel =
-            rc ? 0 : json_integer_value(json_object_get(json_array_get(channels, 0), "id"));
-        json_decref(channels);
-        if (!rc && !(rc = core_message_post(c->core, &u, channel,
-                                            "Welcome to **Switchboard**! Post here with the API "
-                                            "(see README.md) and watch `GET /api/v1/events`.",
-                                            &w))) {
-            rc = store_write_wait(c->store, &w);
-            store_write_release(&w);
-        }
-        if (rc) {
-            fprintf(stderr, "switchboard admin: cannot set up the demo: %s\n", err_message(rc));
-            return 1;
-        }
+    if (store_user_by_name(c->store, user, &u, NULL) && demo_setup(c, user, password, &u)) {
+        fprintf(stderr, "switchboard admin: cannot set up the demo\n");
+        return 1;
     }
     char token[64];
     if (create_token(c, user, "demo", token))
         return 1;
     printf("demo login: user '%s', password '%s'\ndemo API token: %s\n", user, password, token);
+    if (demo_webhook(c, &u, base)) {
+        fprintf(stderr, "switchboard admin: cannot set up the demo webhook\n");
+        return 1;
+    }
     return 0;
 }
 
@@ -166,7 +241,7 @@ static const struct {
 } actions[] = {
     {"create-user", act_create_user, "create-user NAME [--admin] --password-stdin"},
     {"create-token", act_create_token, "create-token NAME      (prints a new API token)"},
-    {"demo", act_demo, "demo                   (demo user, team and token; idempotent)"},
+    {"demo", act_demo, "demo [--url BASE]      (demo user, team, token and webhook; idempotent)"},
 };
 
 static void usage(FILE *out)
