@@ -298,6 +298,7 @@ static int webhook_post(struct http_req *r, int style)
     a->wait = q && (!strcmp(q, "true") || !strcmp(q, "1"));
     core_webhook_post(api->core, id, &a->card, a->card_json, dialect, r->body.len,
                       r->body.len ? r->body.data : NULL, key, success_reply(style), &a->w);
+    a->w.flag = a->wait && style == STYLE_DISCORD; /* the answer carries the message */
     a->w.done = webhook_done;
     a->w.arg = r;
     http_suspend(r, webhook_committed); /* before submitting: the commit may come at once */

@@ -58,7 +58,7 @@ enum store_op {
     STORE_CONNECTOR_DELETE,   /* actor, connector_id */
     STORE_CONNECTOR_TAKEOVER, /* actor, connector_id (must be suspended) -> result = Connector */
     STORE_WEBHOOK_POST,       /* connector_id, text = fallback, card, delivery fields, key + reply
-                                 -> id, result = Message; or replayed (an earlier key) */
+                                 -> id (result = Message only when flag); or replayed */
     STORE_DELIVERY_LOG,       /* connector_id, delivery fields (a refused request) */
 };
 
