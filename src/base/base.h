@@ -128,6 +128,7 @@ struct config {
     size_t webhook_max_body;
     unsigned webhook_rate, webhook_burst;
     const char *public_url;
+    const char *web;
 };
 /* Fills cfg from defaults, then environment, then argv (--name VALUE or --name=VALUE).
  * Returns 0, 1 when --help was printed, or -1 with a message on stderr. */

@@ -118,5 +118,6 @@ int config_parse(struct config *cfg, int argc, char **argv, const char *prog)
         return -1;
     cfg->webhook_burst = (unsigned)v;
     cfg->public_url = cfg->raw.public_url;
+    cfg->web = cfg->raw.web;
     return 0;
 }

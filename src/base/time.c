@@ -25,7 +25,10 @@ void time_format_rfc3339(int64_t ms, char out[32])
         rem += 1000;
     time_t secs = (time_t)((ms - rem) / 1000);
     struct tm tm;
-    gmtime_r(&secs, &tm);
+    if (!gmtime_r(&secs, &tm) || tm.tm_year > 9999 - 1900) {
+        snprintf(out, 32, "invalid");
+        return;
+    }
     snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
 }

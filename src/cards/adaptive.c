@@ -14,6 +14,44 @@
 
 static void sanitize(struct builder *b, json_t *node, int depth);
 
+/* Whether an element must go because an address it would show or open is not allowed; notes
+ * what is dropped in the fallback. */
+static bool unsafe_element(struct builder *b, json_t *o)
+{
+    const char *type = jstr(o, "type");
+    if (!type)
+        return false;
+    if (!strcmp(type, "Image")) {
+        const char *url = jstr(o, "url");
+        if (url && !cards_url_is_image(url)) {
+            builder_note(b, "(image not shown: unsupported address)");
+            return true;
+        }
+    } else if (!strcmp(type, "Action.OpenUrl")) {
+        const char *url = jstr(o, "url");
+        if (url && !cards_url_is_link(url)) {
+            const char *title = jstr(o, "title");
+            builder_note(b, "%s (link not shown: unsupported address)", title ? title : "link");
+            return true;
+        }
+    } else if (!strcmp(type, "Media")) {
+        const char *poster = jstr(o, "poster");
+        bool bad = poster && !cards_url_is_image(poster);
+        size_t i;
+        json_t *src;
+        json_array_foreach(json_object_get(o, "sources"), i, src)
+        {
+            const char *url = jstr(src, "url");
+            bad |= url && !cards_url_is_link(url);
+        }
+        if (bad) {
+            builder_note(b, "(media not shown: unsupported address)");
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Removes obj[key] when it is a URL that `allowed` refuses. */
 static void check_url(struct builder *b, json_t *obj, const char *key,
                       bool (*allowed)(const char *url))
@@ -33,10 +71,11 @@ static void sanitize_object(struct builder *b, json_t *o, int depth)
         return;
     }
     const char *type = jstr(o, "type");
-    if (type && (!strcmp(type, "Image") || !strcmp(type, "Media")))
-        check_url(b, o, "url", cards_url_is_image);
-    if (type && (!strcmp(type, "Action.OpenUrl") || !strcmp(type, "TextRun")))
+    if (type && !strcmp(type, "TextRun"))
         check_url(b, o, "url", cards_url_is_link);
+    json_t *select = json_object_get(o, "selectAction");
+    if (json_is_object(select) && unsafe_element(b, select))
+        json_object_del(o, "selectAction");
     check_url(b, o, "iconUrl", cards_url_is_image);
     json_t *bg = json_object_get(o, "backgroundImage");
     if (json_is_string(bg) && !cards_url_is_image(json_string_value(bg)))
@@ -82,12 +121,15 @@ static void sanitize(struct builder *b, json_t *node, int depth)
     if (json_is_object(node)) {
         sanitize_object(b, node, depth);
     } else if (json_is_array(node)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(node, i, v)
-        {
+        for (size_t i = 0; i < json_array_size(node);) {
+            json_t *v = json_array_get(node, i);
+            if (json_is_object(v) && unsafe_element(b, v)) {
+                json_array_remove(node, i); /* the whole element: nothing half-shown */
+                continue;
+            }
             if (json_is_object(v) || json_is_array(v))
                 sanitize(b, v, depth + 1);
+            i++;
         }
     }
 }

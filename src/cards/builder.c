@@ -30,12 +30,18 @@ int builder_fail(struct builder *b, int err, const char *fmt, ...)
 
 void builder_note(struct builder *b, const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char *line = xmalloc((size_t)n + 1); /* whole: a cut could split a UTF-8 character */
+    va_start(ap, fmt);
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
     va_end(ap);
     buf_printf(&b->notes, "%s%s", b->notes.len ? "\n" : "", line);
+    free(line);
 }
 
 void builder_add(struct builder *b, json_t *to, json_t *el)

@@ -58,5 +58,7 @@ int adapt_discord(struct builder *b, json_t *p);
 
 /* Slack mrkdwn to the card's markdown (bold, strike, links, mentions, entities). Caller frees. */
 char *slack_mrkdwn_to_markdown(const char *s);
+/* The same, noting links it had to drop (schemes not allowed) into notes. */
+char *slack_mrkdwn_to_markdown_noting(const char *s, struct buf *notes);
 
 #endif

@@ -3,6 +3,7 @@
  * description, fields, image, thumbnail, footer, timestamp, color). */
 #include "cards_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,9 +17,17 @@ static void add_embed(struct builder *b, json_t *e, bool separator)
     if (cards_color(json_object_get(e, "color"), color) && !b->theme[0])
         memcpy(b->theme, color, sizeof color);
     json_t *author = json_object_get(e, "author");
-    const char *author_name = jstr(author, "name");
-    if (author_name && builder_text_ok(b, "an embed author", author_name))
-        builder_add(b, items, ac_text(author_name, "Small", NULL, true));
+    const char *author_name = jstr(author, "name"), *author_url = jstr(author, "url");
+    if (author_name && builder_text_ok(b, "an embed author", author_name)) {
+        struct buf t;
+        buf_init(&t, SIZE_MAX / 2);
+        if (author_url && cards_url_is_link(author_url))
+            buf_printf(&t, "[%s](%s)", author_name, author_url);
+        else
+            buf_printf(&t, "%s", author_name);
+        builder_add(b, items, ac_text(t.data, "Small", NULL, true));
+        buf_release(&t);
+    }
     const char *title = jstr(e, "title"), *url = jstr(e, "url");
     if (title && builder_text_ok(b, "an embed title", title)) {
         if (url && cards_url_is_link(url)) {
@@ -43,6 +52,9 @@ static void add_embed(struct builder *b, json_t *e, bool separator)
         json_array_foreach(fields, i, f)
         {
             const char *n = jstr(f, "name"), *v = jstr(f, "value");
+            if ((n && !builder_text_ok(b, "an embed field name", n)) ||
+                (v && !builder_text_ok(b, "an embed field value", v)))
+                break;
             ac_fact_add(set, n ? n : "", v ? v : "");
         }
         builder_add(b, items, set);
@@ -51,11 +63,15 @@ static void add_embed(struct builder *b, json_t *e, bool separator)
     builder_add(b, items, ac_image(b, jstr(json_object_get(e, "thumbnail"), "url"), NULL, "Small"));
     const char *footer = jstr(json_object_get(e, "footer"), "text");
     const char *ts = jstr(e, "timestamp");
+    if ((footer && !builder_text_ok(b, "an embed footer", footer)) ||
+        (ts && !builder_text_ok(b, "an embed timestamp", ts)))
+        footer = ts = NULL; /* the card fails: builder_text_ok recorded why */
     if (footer || ts) {
-        char line[512];
-        snprintf(line, sizeof line, "%s%s%s", footer ? footer : "", footer && ts ? " | " : "",
-                 ts ? ts : "");
-        builder_add(b, items, ac_text(line, "Small", NULL, true));
+        struct buf line;
+        buf_init(&line, SIZE_MAX / 2);
+        buf_printf(&line, "%s%s%s", footer ? footer : "", footer && ts ? " | " : "", ts ? ts : "");
+        builder_add(b, items, ac_text(line.data, "Small", NULL, true));
+        buf_release(&line);
     }
     if (json_array_size(items))
         builder_add(b, b->body, c);

@@ -8,25 +8,60 @@
 #include <string.h>
 #include <strings.h>
 
-/* HTML (markdown:false sections) to plain text: tags dropped, common entities decoded, <br>/<p>
- * become line breaks. Caller frees. */
-static char *html_to_text(const char *s)
+/* The value of attribute `name` in the tag starting at `tag` (up to `end`), copied; or NULL. */
+static char *tag_attr(const char *tag, const char *end, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = tag; p + n + 1 < end; p++) {
+        if (strncasecmp(p, name, n) || p[n] != '=' || (p > tag && p[-1] != ' '))
+            continue;
+        const char *v = p + n + 1;
+        char quote = *v == '"' || *v == '\'' ? *v++ : 0;
+        const char *stop = v;
+        while (stop < end && (quote ? *stop != quote : *stop != ' '))
+            stop++;
+        return xstrndup(v, (size_t)(stop - v));
+    }
+    return NULL;
+}
+
+/* HTML (markdown:false sections) to the card's markdown: tags dropped except links, which become
+ * [label](url) (or a note when the address is not allowed), common entities decoded, <br>/<p>/<li>
+ * become line breaks. A '<' that opens no tag is text. Caller frees. */
+static char *html_to_text(struct builder *b, const char *s)
 {
     struct buf out;
-    buf_init(&out, strlen(s) + 1);
+    buf_init(&out, strlen(s) * 2 + 16);
     buf_append(&out, "", 0);
     static const struct {
         const char *ent, *ch;
     } ents[] = {{"&amp;", "&"},   {"&lt;", "<"},  {"&gt;", ">"},
                 {"&quot;", "\""}, {"&#39;", "'"}, {"&nbsp;", " "}};
+    char *href = NULL;
+    size_t label_at = 0;
     while (*s) {
-        if (*s == '<') {
-            const char *end = strchr(s, '>');
-            if (!end)
-                break;
-            if (!strncasecmp(s, "<br", 3) || !strncasecmp(s, "<p", 2) ||
-                !strncasecmp(s, "</p", 3) || !strncasecmp(s, "<li", 3))
+        const char *end = *s == '<' ? strchr(s, '>') : NULL;
+        if (end) {
+            if (!strncasecmp(s, "<a ", 3) && !href) {
+                href = tag_attr(s, end, "href");
+                label_at = out.len;
+            } else if (!strncasecmp(s, "</a", 3) && href) {
+                if (cards_url_is_link(href)) {
+                    char *label = xstrdup(out.data + label_at);
+                    out.len = label_at;
+                    out.data[out.len] = '\0';
+                    buf_printf(&out, "[%s](%s)", label, href);
+                    free(label);
+                } else {
+                    builder_note(b, "%s (link not shown: unsupported address)",
+                                 out.data + label_at);
+                }
+                free(href);
+                href = NULL;
+            } else if (!strncasecmp(s, "<br", 3) || !strncasecmp(s, "<li", 3) ||
+                       (!strncasecmp(s, "<p", 2) && out.len) || !strncasecmp(s, "</p", 3)) {
                 buf_append(&out, "\n", 1);
+            }
             s = end + 1;
             continue;
         }
@@ -43,6 +78,7 @@ static char *html_to_text(const char *s)
         if (!matched)
             buf_append(&out, s++, 1);
     }
+    free(href);
     return out.data;
 }
 
@@ -56,7 +92,7 @@ static void add_text(struct builder *b, json_t *to, const char *what, const char
         builder_add(b, to, ac_text(text, size, weight, subtle));
         return;
     }
-    char *plain = html_to_text(text);
+    char *plain = html_to_text(b, text);
     builder_add(b, to, ac_text(plain, size, weight, subtle));
     free(plain);
 }
@@ -263,7 +299,10 @@ static void add_section(struct builder *b, json_t *s, bool first)
     if (json_is_array(actions) && json_array_size(actions)) {
         json_t *set = json_pack("{s:s, s:[]}", "type", "ActionSet", "actions");
         add_actions(b, json_object_get(set, "actions"), actions);
-        builder_add(b, items, set);
+        if (json_array_size(json_object_get(set, "actions")))
+            builder_add(b, items, set);
+        else
+            json_decref(set); /* every action was dropped (and noted) */
     }
     if (json_array_size(items))
         builder_add(b, b->body, c);

@@ -5,12 +5,16 @@
  * the author). */
 #include "cards_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+static void convert(struct buf *out, const char *s, size_t len, struct buf *notes);
+
 /* One <...> token of mrkdwn: links, mentions and specials. */
-static void convert_angle(struct buf *out, const char *tok, size_t len)
+static void convert_angle(struct buf *out, const char *tok, size_t len, struct buf *notes)
 {
     char *t = xstrndup(tok, len);
     char *bar = strchr(t, '|');
@@ -25,47 +29,58 @@ static void convert_angle(struct buf *out, const char *tok, size_t len)
         else
             buf_printf(out, "@%s", t + 1);
     } else if (cards_url_is_link(t)) {
-        if (label)
-            buf_printf(out, "[%s](%s)", label, t);
-        else
+        if (label) {
+            buf_append(out, "[", 1);
+            convert(out, label, strlen(label), notes);
+            buf_printf(out, "](%s)", t);
+        } else {
             buf_printf(out, "<%s>", t);
+        }
     } else {
         buf_printf(out, "%s", label ? label : t);
+        if (strchr(t, ':') && notes) /* an address of a scheme that is not allowed */
+            buf_printf(notes, "%s%s (link not shown: unsupported address)", notes->len ? "\n" : "",
+                       label ? label : t);
     }
     free(t);
 }
 
-char *slack_mrkdwn_to_markdown(const char *s)
+/* Converts s[0..len) into out. */
+static void convert(struct buf *out, const char *s, size_t len, struct buf *notes)
 {
-    struct buf out;
-    buf_init(&out, strlen(s) * 2 + 16);
-    buf_append(&out, "", 0);
-    bool code = false; /* inside `code` or ```block```: copied verbatim */
-    for (const char *p = s; *p;) {
-        if (*p == '`') {
-            size_t n = strncmp(p, "```", 3) ? 1 : 3;
-            buf_append(&out, p, n);
-            p += n;
-            code = !code;
+    const char *p = s, *end = s + len;
+    while (p < end) {
+        if (*p == '`') { /* code: copied verbatim up to its closing fence, if it has one */
+            size_t fence = (size_t)(end - p) >= 3 && !strncmp(p, "```", 3) ? 3 : 1;
+            const char *close = NULL;
+            for (const char *q = p + fence; q + fence <= end && !close; q++)
+                if (!strncmp(q, fence == 3 ? "```" : "`", fence))
+                    close = q;
+            if (close) {
+                buf_append(out, p, (size_t)(close + fence - p));
+                p = close + fence;
+                continue;
+            }
+            buf_append(out, p++, 1);
             continue;
         }
-        if (!code && *p == '<') {
-            const char *end = strchr(p, '>');
-            if (end) {
-                convert_angle(&out, p + 1, (size_t)(end - p - 1));
-                p = end + 1;
+        if (*p == '<') {
+            const char *gt = memchr(p, '>', (size_t)(end - p));
+            if (gt) {
+                convert_angle(out, p + 1, (size_t)(gt - p - 1), notes);
+                p = gt + 1;
                 continue;
             }
         }
-        if (!code && *p == '&') {
+        if (*p == '&') {
             static const struct {
                 const char *ent, *ch;
             } ents[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}};
             bool done = false;
             for (size_t i = 0; i < 3 && !done; i++) {
                 size_t n = strlen(ents[i].ent);
-                if (!strncmp(p, ents[i].ent, n)) {
-                    buf_append(&out, ents[i].ch, 1);
+                if ((size_t)(end - p) >= n && !strncmp(p, ents[i].ent, n)) {
+                    buf_append(out, ents[i].ch, 1);
                     p += n;
                     done = true;
                 }
@@ -73,21 +88,34 @@ char *slack_mrkdwn_to_markdown(const char *s)
             if (done)
                 continue;
         }
-        if (!code && (*p == '*' || *p == '~')) { /* *bold* -> **bold**, ~strike~ -> ~~strike~~ */
-            const char *end = strchr(p + 1, *p);
-            if (end && end > p + 1 && p[1] != ' ' && end[-1] != ' ' &&
-                !memchr(p, '\n', (size_t)(end - p))) {
-                buf_append(&out, p, 1);
-                buf_append(&out, p, 1);
-                buf_append(&out, p + 1, (size_t)(end - p - 1));
-                buf_append(&out, p, 1);
-                buf_append(&out, p, 1);
-                p = end + 1;
+        if (*p == '*' || *p == '~') { /* *bold* -> **bold**, ~strike~ -> ~~strike~~ */
+            const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
+            if (close && close > p + 1 && p[1] != ' ' && close[-1] != ' ' &&
+                !memchr(p, '\n', (size_t)(close - p))) {
+                buf_append(out, p, 1);
+                buf_append(out, p, 1);
+                convert(out, p + 1, (size_t)(close - p - 1), notes);
+                buf_append(out, p, 1);
+                buf_append(out, p, 1);
+                p = close + 1;
                 continue;
             }
         }
-        buf_append(&out, p++, 1);
+        buf_append(out, p++, 1);
     }
+}
+
+char *slack_mrkdwn_to_markdown(const char *s)
+{
+    return slack_mrkdwn_to_markdown_noting(s, NULL);
+}
+
+char *slack_mrkdwn_to_markdown_noting(const char *s, struct buf *notes)
+{
+    struct buf out;
+    buf_init(&out, strlen(s) * 3 + 16);
+    buf_append(&out, "", 0);
+    convert(&out, s, strlen(s), notes);
     return out.data;
 }
 
@@ -103,7 +131,7 @@ static void add_mrkdwn(struct builder *b, json_t *to, const char *what, json_t *
         builder_add(b, to, ac_text(text, size, weight, subtle));
         return;
     }
-    char *md = slack_mrkdwn_to_markdown(text);
+    char *md = slack_mrkdwn_to_markdown_noting(text, &b->notes);
     builder_add(b, to, ac_text(md, size, weight, subtle));
     free(md);
 }
@@ -143,6 +171,8 @@ static void add_attachment(struct builder *b, json_t *a, bool separator)
             builder_add(b, items, ac_text(t, "Medium", "Bolder", false));
             free(t);
         } else {
+            if (link)
+                builder_note(b, "%s (link not shown: unsupported address)", title);
             builder_add(b, items, ac_text(title, "Medium", "Bolder", false));
         }
     }
@@ -156,7 +186,10 @@ static void add_attachment(struct builder *b, json_t *a, bool separator)
         json_array_foreach(fields, i, f)
         {
             const char *t = jstr(f, "title"), *v = jstr(f, "value");
-            char *md = slack_mrkdwn_to_markdown(v ? v : "");
+            if ((t && !builder_text_ok(b, "a field title", t)) ||
+                (v && !builder_text_ok(b, "a field value", v)))
+                break;
+            char *md = slack_mrkdwn_to_markdown_noting(v ? v : "", &b->notes);
             ac_fact_add(set, t ? t : "", md);
             free(md);
         }
@@ -166,13 +199,21 @@ static void add_attachment(struct builder *b, json_t *a, bool separator)
     builder_add(b, items, ac_image(b, jstr(a, "thumb_url"), NULL, "Small"));
     const char *footer = jstr(a, "footer");
     json_t *ts = json_object_get(a, "ts");
-    if (footer || json_is_number(ts)) {
-        char when[32] = "", line[512];
-        if (json_is_number(ts))
-            time_format_rfc3339((int64_t)(json_number_value(ts) * 1000), when);
-        snprintf(line, sizeof line, "%s%s%s", footer ? footer : "", footer && *when ? " | " : "",
-                 when);
-        builder_add(b, items, ac_text(line, "Small", NULL, true));
+    char when[32] = "";
+    double secs = json_is_number(ts) ? json_number_value(ts)
+                  : json_is_string(ts) && *json_string_value(ts)
+                      ? strtod(json_string_value(ts), NULL)
+                      : -1;
+    if (secs >= 0 && secs < 1e11) /* epoch seconds; anything else is not a time */
+        time_format_rfc3339((int64_t)(secs * 1000), when);
+    if (footer && !builder_text_ok(b, "a footer", footer))
+        footer = NULL;
+    if (footer || *when) {
+        struct buf line;
+        buf_init(&line, SIZE_MAX / 2);
+        buf_printf(&line, "%s%s%s", footer ? footer : "", footer && *when ? " | " : "", when);
+        builder_add(b, items, ac_text(line.data, "Small", NULL, true));
+        buf_release(&line);
     }
     const char *fallback = jstr(a, "fallback");
     if (!json_array_size(items) && fallback)
@@ -263,9 +304,10 @@ int adapt_slack(struct builder *b, json_t *p)
         return builder_fail(b, CARD_ERR_EMPTY, "no_text");
     b->sender_name = jstr(p, "username");
     b->sender_image = jstr(p, "icon_url");
-    if (json_is_false(json_object_get(p, "mrkdwn")) && json_is_string(text))
-        builder_add(b, b->body, ac_text(json_string_value(text), NULL, NULL, false));
-    else if (has_blocks) /* with blocks, text is the notification fallback */
+    if (json_is_false(json_object_get(p, "mrkdwn")) && json_is_string(text)) {
+        if (builder_text_ok(b, "the text", json_string_value(text)))
+            builder_add(b, b->body, ac_text(json_string_value(text), NULL, NULL, false));
+    } else if (has_blocks) /* with blocks, text is the notification fallback */
         b->summary = jstr(p, "text");
     else
         add_mrkdwn(b, b->body, "the text", text, NULL, NULL, false);

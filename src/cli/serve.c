@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SHUTDOWN_GRACE_MS 5000
 
@@ -21,6 +23,27 @@ static void raise_fd_limit(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+/* The web client's directory: --web, else web/dist beside the directory the binary was built
+ * in (build/switchboard -> web/dist), when it exists. NULL when there is none. */
+static const char *web_dir(const struct config *cfg, const char *argv0, char *buf, size_t len)
+{
+    if (cfg->web && *cfg->web)
+        return cfg->web;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    snprintf(buf, len, "%s/../web/dist", exe);
+    struct stat sb;
+    (void)argv0;
+    return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? buf : NULL;
 }
 
 int cli_serve(int argc, char **argv)
@@ -55,6 +78,14 @@ int cli_serve(int argc, char **argv)
     struct core_config cc = {.webhook_rate = cfg.webhook_rate, .webhook_burst = cfg.webhook_burst};
     core_configure(api.core, &cc);
     struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed, http_conn_fd};
+    char web_buf[4200];
+    const char *web = web_dir(&cfg, argv ? argv[0] : NULL, web_buf, sizeof web_buf);
+    struct http_static *web_files = NULL;
+    if (web && !(web_files = http_static_load(web, err, sizeof err))) {
+        fprintf(stderr, "switchboard: %s\n", err);
+        store_close(st);
+        return 1;
+    }
     struct hub_config hc = {.heartbeat_ms = cfg.heartbeat_s * 1000,
                             .ring_frames = cfg.event_window};
     api.hub = hub_new(st, &io, &hc);
@@ -70,6 +101,7 @@ int cli_serve(int argc, char **argv)
         .n_routes = api_n_routes,
         .authenticate = api_authenticate,
         .ctx = &api,
+        .web = web_files,
     };
     struct http_server *srv = http_server_start(&http, err, sizeof err);
     if (!srv) {
@@ -79,8 +111,8 @@ int cli_serve(int argc, char **argv)
     }
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
-    log_info("switchboard: listening on http://%s:%u (data in %s)", host, http_server_port(srv),
-             cfg.data);
+    log_info("switchboard: listening on http://%s:%u (data in %s%s%s)", host, http_server_port(srv),
+             cfg.data, web ? ", web client from " : ", no web client", web ? web : "");
 
     int sig;
     sigwait(&stop, &sig);
@@ -94,6 +126,7 @@ int cli_serve(int argc, char **argv)
     store_close(st);
     hub_free(api.hub);
     core_free(api.core);
+    http_static_free(web_files);
     log_info("switchboard: stopped");
     return 0;
 out_store:
@@ -101,5 +134,6 @@ out_store:
     store_close(st);
     hub_free(api.hub);
     core_free(api.core);
+    http_static_free(web_files);
     return rc;
 }

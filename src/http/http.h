@@ -60,6 +60,7 @@ struct http_req {
     size_t bytes; /* body bytes answered (so far, for streams) */
     bool too_large, answered, suspended, resumed, stream;
     size_t discarded; /* body bytes dropped past the cap */
+    int deferred;     /* an error (no route) to answer once the request is read */
     void (*on_resume)(struct http_req *r);
     char error_message[160];
     struct {
@@ -84,8 +85,19 @@ struct http_config {
     size_t n_routes;
     /* Called once per request after authentication is needed: fills r->app; 0 or -ERR_x. */
     int (*authenticate)(struct http_req *r);
-    void *ctx; /* the application's context, given to every request as r->ctx */
+    void *ctx;                     /* the application's context, given to every request as r->ctx */
+    const struct http_static *web; /* the web client, or NULL */
 };
+
+/* ---- the web client's files (static.c) ---- */
+struct http_static;
+/* Loads every file under dir (NULL and errmsg on failure). */
+struct http_static *http_static_load(const char *dir, char *errmsg, size_t errlen);
+void http_static_free(struct http_static *st);
+/* Answers a GET for one of the files, or index.html for a page path; false when it is not one
+ * (the request is then routed as usual). */
+bool http_static_serve(const struct http_static *st, struct http_req *r);
+extern const char http_csp[];
 
 struct http_server;
 /* Binds and starts serving. NULL with errmsg on failure. */

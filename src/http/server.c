@@ -96,11 +96,14 @@ static int req_start(struct http_server *s, struct http_req *r)
     r->route = http_route_match(s->cfg.routes, s->cfg.n_routes, r->method, r->url, r->params,
                                 &r->n_params, &status, allow, sizeof allow);
     if (!r->route) {
+        /* answered once the request is read, so the connection stays open for the next one */
         if (status == 405) {
             http_add_header(r, "Allow", allow);
-            return -ERR_METHOD_NOT_ALLOWED;
+            r->deferred = -ERR_METHOD_NOT_ALLOWED;
+        } else {
+            r->deferred = -ERR_NOT_FOUND;
         }
-        return -ERR_NOT_FOUND;
+        return 0;
     }
     if (atomic_load(&s->stopping))
         return -ERR_UNAVAILABLE;
@@ -200,6 +203,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->answered || r->suspended)
         return MHD_YES;
+    if (r->deferred) {
+        if (r->deferred != -ERR_NOT_FOUND || !http_static_serve(s->cfg.web, r))
+            answer_error(r, r->deferred);
+        return MHD_YES;
+    }
     if (r->too_large) {
         http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes", s->cfg.max_body);
         answer_error(r, -ERR_PAYLOAD_TOO_LARGE);
