@@ -8,13 +8,16 @@ LISTEN ?= 127.0.0.1:8080
 PYTHON ?= /usr/bin/python3
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages: build, tests (cmocka, pytest, clang for fuzzing), benchmarks (wrk).
+# Debian packages: build, tests (cmocka, pytest, clang for fuzzing, Chromium for the browser
+# tests), benchmarks (wrk). Node.js and npm come from Debian too when the machine has none.
 DEB_PACKAGES := gcc make meson ninja-build pkg-config curl \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev \
 	libcmocka-dev python3 python3-pytest python3-requests \
-	clang libclang-rt-14-dev clang-format wrk
+	clang libclang-rt-14-dev clang-format wrk chromium
+# Directories with a package-lock.json: their npm packages are installed by `make deps`.
+NPM_DIRS := web tests/compat tests/browser
 
-.PHONY: all deps build build-asan run test unit integration fuzz lint bench clean
+.PHONY: all deps build build-asan web run test unit integration compat browser fuzz lint bench clean
 
 all: build
 
@@ -22,11 +25,18 @@ deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@for d in $(NPM_DIRS); do \
+		if [ -f $$d/package-lock.json ] && [ ! -d $$d/node_modules -o $$d/package-lock.json -nt $$d/node_modules ]; then \
+			echo "npm ci in $$d"; (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+			touch $$d/node_modules; \
+		fi; \
+	done
 
 build/build.ninja:
 	meson setup build --buildtype=debugoptimized
@@ -36,6 +46,13 @@ build-asan/build.ninja:
 
 build: build/build.ninja
 	ninja -C build
+	@if [ -f web/package.json ]; then $(MAKE) --no-print-directory web; fi
+
+# The web client's bundle (esbuild), rebuilt when a source changes.
+WEB_SOURCES := $(shell [ -d web ] && find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print)
+web: web/dist/index.html
+web/dist/index.html: $(WEB_SOURCES)
+	cd web && npm run --silent build
 
 build-asan: build-asan/build.ninja
 	ninja -C build-asan
@@ -55,6 +72,15 @@ test: deps build build-asan lint
 	SWITCHBOARD_BIN=$(CURDIR)/build/switchboard $(PYTHON) -m pytest tests/integration -q
 	$(SAN_ENV) SWITCHBOARD_BIN=$(CURDIR)/build-asan/switchboard SWITCHBOARD_SANITIZED=1 \
 		$(PYTHON) -m pytest tests/integration -q
+	@$(MAKE) --no-print-directory compat browser
+
+# Real client libraries (npm) against a running server.
+compat: build
+	@if [ -x tests/compat/run.sh ]; then SWITCHBOARD_BIN=$(CURDIR)/build/switchboard tests/compat/run.sh; fi
+
+# The web client in Debian's Chromium (Playwright).
+browser: build
+	@if [ -x tests/browser/run.sh ]; then SWITCHBOARD_BIN=$(CURDIR)/build/switchboard tests/browser/run.sh; fi
 
 unit: build
 	meson test -C build --suite unit --print-errorlogs
@@ -76,4 +102,4 @@ bench: deps build
 	bench/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz web/dist
