@@ -1,5 +1,6 @@
 /* builder.c: the shared pieces of every adapter: Adaptive Card elements, limits, URL filters
  * and the notes that make sure nothing a sender said is silently dropped. */
+#define _GNU_SOURCE /* memrchr */
 #include "cards_int.h"
 
 #include <ctype.h>
@@ -216,4 +217,151 @@ bool cards_color(json_t *v, char out[8])
     for (char *p = out; *p; p++)
         *p = (char)toupper((unsigned char)*p);
     return true;
+}
+
+/* Whether a markdown link destination is one a card may show: no scheme (relative), or http,
+ * https, mailto. Entities, escapes and blanks inside the scheme (tricks that renderers decode
+ * into "javascript:") count as unsafe. */
+static bool md_destination_ok(const char *url, size_t len)
+{
+    size_t start = 0;
+    while (start < len && (url[start] == ' ' || url[start] == '<'))
+        start++;
+    const char *colon = memchr(url + start, ':', len - start);
+    if (!colon)
+        return true; /* no scheme: a relative link */
+    size_t n = (size_t)(colon - url) - start;
+    bool tricks = false, relative = false;
+    for (size_t k = 0; k < n; k++) {
+        char c = url[start + k];
+        tricks |= c == '&' || c == '%' || c == '\\';
+        relative |= c == '/' || c == '?' || c == '#';
+    }
+    if (relative && !tricks)
+        return true; /* "a/b:c" is a path, not a scheme */
+    char scheme[16];
+    if (n == 0 || n >= sizeof scheme)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        char c = url[start + k];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+            return false;
+        scheme[k] = (char)(c | 0x20);
+    }
+    scheme[n] = '\0';
+    return !strcmp(scheme, "http") || !strcmp(scheme, "https") || !strcmp(scheme, "mailto");
+}
+
+/* Markdown text with the links whose destination is not allowed turned into their plain label
+ * (inline [label](dest), autolinks <scheme:...>, and [ref]: dest definitions). Returns a new
+ * string, or NULL when nothing changed. */
+static char *md_safe_links(struct builder *b, const char *s)
+{
+    struct buf out;
+    buf_init(&out, strlen(s) + 1);
+    buf_append(&out, "", 0);
+    bool changed = false;
+    const char *p = s;
+    while (*p) {
+        if (p[0] == ']' && p[1] == '(') { /* an inline link: find its label and destination */
+            const char *dest = p + 2, *q = dest;
+            int depth = 1;
+            while (*q && depth) {
+                if (*q == '\\' && q[1])
+                    q++;
+                else if (*q == '(')
+                    depth++;
+                else if (*q == ')')
+                    depth--;
+                if (depth)
+                    q++;
+            }
+            if (*q == ')' && !md_destination_ok(dest, (size_t)(q - dest))) {
+                /* drop the "[" that opened the label, keep the label, drop "](dest)" */
+                char *open = memrchr(out.data, '[', out.len);
+                if (open) {
+                    memmove(open, open + 1, out.len - (size_t)(open - out.data));
+                    out.len--;
+                    builder_note(b, "%s (link not shown: unsupported address)", open);
+                }
+                p = q + 1;
+                changed = true;
+                continue;
+            }
+        }
+        if (*p == '<') { /* an autolink */
+            const char *end = strchr(p, '>'), *colon = strchr(p, ':');
+            if (end && colon && colon < end && !memchr(p + 1, ' ', (size_t)(end - p - 1)) &&
+                !md_destination_ok(p + 1, (size_t)(end - p - 1))) {
+                buf_append(&out, p + 1, (size_t)(end - p - 1)); /* as text, not a link */
+                p = end + 1;
+                changed = true;
+                continue;
+            }
+        }
+        if (*p == '[' && (p == s || p[-1] == '\n')) { /* [ref]: destination */
+            const char *close = strstr(p, "]:");
+            const char *eol = strchr(p, '\n');
+            if (close && (!eol || close < eol)) {
+                const char *dest = close + 2;
+                while (*dest == ' ')
+                    dest++;
+                size_t len = eol ? (size_t)(eol - dest) : strlen(dest);
+                if (!md_destination_ok(dest, len)) {
+                    p = eol ? eol + 1 : dest + len;
+                    changed = true;
+                    builder_note(b, "(a link reference not shown: unsupported address)");
+                    continue;
+                }
+            }
+        }
+        buf_append(&out, p++, 1);
+    }
+    if (!changed) {
+        buf_release(&out);
+        return NULL;
+    }
+    return out.data;
+}
+
+static void safe_string(struct builder *b, json_t *obj, const char *key)
+{
+    const char *s = jstr(obj, key);
+    char *safe = s ? md_safe_links(b, s) : NULL;
+    if (safe) {
+        json_object_set_new(obj, key, json_string(safe));
+        free(safe);
+    }
+}
+
+void builder_safe_markdown(struct builder *b, json_t *node, int depth)
+{
+    if (depth > 128)
+        return;
+    if (json_is_array(node)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(node, i, v)
+        {
+            builder_safe_markdown(b, v, depth + 1);
+        }
+        return;
+    }
+    if (!json_is_object(node))
+        return;
+    const char *type = jstr(node, "type");
+    if (type && (!strcmp(type, "TextBlock") || !strcmp(type, "TextRun")))
+        safe_string(b, node, "text");
+    if (json_object_get(node, "title") && json_object_get(node, "value")) /* a fact */
+    {
+        safe_string(b, node, "title");
+        safe_string(b, node, "value");
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(node, k, v)
+    {
+        if (json_is_object(v) || json_is_array(v))
+            builder_safe_markdown(b, v, depth + 1);
+    }
 }

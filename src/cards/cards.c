@@ -132,6 +132,8 @@ int cards_from_payload(json_t *payload, enum card_dialect forced, const struct c
     json_decref(b.body);
     json_decref(b.actions);
     json_decref(payload);
+    if (!rc)
+        builder_safe_markdown(&b, content, 0);
     if (rc) {
         json_decref(content);
         buf_release(&b.notes);

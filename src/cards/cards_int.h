@@ -31,6 +31,10 @@ bool builder_text_ok(struct builder *b, const char *what, const char *text);
 /* Checks a collection's size against a limit; true when within. */
 bool builder_count_ok(struct builder *b, const char *what, size_t n, size_t max);
 
+/* Turns markdown links with destinations that are not allowed into plain text, in every text
+ * and fact of a card (noting what went). */
+void builder_safe_markdown(struct builder *b, json_t *node, int depth);
+
 /* Adaptive Card elements (new references). */
 json_t *ac_text(const char *text, const char *size, const char *weight, bool subtle);
 json_t *ac_fact_set(void);

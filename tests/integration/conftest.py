@@ -18,8 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import sbhelpers  # noqa: E402
-from sbhelpers import BIN, Server, make_template, server_from_template  # noqa: E402
+from sbhelpers import BIN, make_template, server_from_template  # noqa: E402
 
 
 class Template:
@@ -44,10 +43,13 @@ class _Servers:
         self.template = template
         self.servers = []
 
-    def __call__(self, heartbeat=None, start=True, name=None):
+    def __call__(self, heartbeat=None, start=True, name=None, extra_args=()):
         name = name or f"srv{len(self.servers)}"
         srv = server_from_template(self.template.path, self.template.tokens, self.tmp_path / name,
-                                   heartbeat=heartbeat, start=start)
+                                   heartbeat=heartbeat, start=False)
+        srv.extra_args = list(extra_args)
+        if start:
+            srv.start()
         self.servers.append(srv)
         return srv
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import requests
+import requests.adapters
 from http.cookiejar import DefaultCookiePolicy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -218,6 +219,16 @@ class Server:
                 out.append(m.groupdict())
         return out
 
+    def wait_log(self, pred, timeout=3.0):
+        """Polls the parsed request log until pred(lines) is true (the server may write a request's
+        line just after sending the answer); returns the lines either way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.log_lines()
+            if pred(lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.02)
+
     def admin(self, *args, stdin=None):
         return run_admin(self.data, *args, stdin=stdin)
 
@@ -335,8 +346,23 @@ def cookie_client(server, cookie_value, csrf=None):
     return s
 
 
-def login(server, user, pw=None, headers=None):
+class SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connects from a chosen loopback address (127.0.0.0/8 is all local on Linux), so a test can
+    be several client addresses."""
+
+    def __init__(self, ip, **kw):
+        self._ip = ip
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self._ip, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def login(server, user, pw=None, headers=None, source=None):
     s = ApiSession(server)
+    if source is not None:
+        s.mount("http://", SourceAddressAdapter(source))
     return s.post("/api/v1/session", json={"username": user, "password": pw if pw is not None else password(user)},
                   headers=headers or {})
 

@@ -2,9 +2,9 @@
 sessions (cookie + CSRF), login throttling."""
 
 import datetime
-import re
+import time
+
 import pytest
-import requests
 
 from sbhelpers import TIME_RE, ApiSession, assert_error, cookie_client, login, login_ok, password, set_cookies
 
@@ -80,11 +80,18 @@ def test_request_log_line_format(server):
     assert r.status_code == 401
     r = server.api("alice").get("/api/v1/teams")
     assert r.status_code == 200
-    lines = server.log_lines()
+    lines = server.wait_log(lambda ls: any(l["path"] == "/api/v1/teams" for l in ls))
     assert any(l["method"] == "GET" and l["path"] == "/api/v1/session" and l["status"] == "401"
                and l["ip"] == "127.0.0.1" for l in lines), server.log_text()[-2000:]
     teams = [l for l in lines if l["path"] == "/api/v1/teams" and l["method"] == "GET"]
     assert teams and teams[-1]["status"] == "200", server.log_text()[-2000:]
+    # exactly one line per request
+    for _ in range(5):
+        assert server.api("alice").get("/api/v1/teams/424242").status_code == 404
+    probe = server.wait_log(lambda ls: len([l for l in ls if l["path"] == "/api/v1/teams/424242"]) >= 5)
+    time.sleep(0.2)
+    probe = [l for l in server.log_lines() if l["path"] == "/api/v1/teams/424242"]
+    assert len(probe) == 5 and all(l["status"] == "404" and l["method"] == "GET" for l in probe), probe
     # secrets are never logged
     assert server.tokens["alice"] not in server.log_text()
 
@@ -270,6 +277,55 @@ def test_last_owner(server):
     # an owner may remove another owner while one remains
     server.add_member("carol", tid, "dave", role="owner")
     assert server.api("dave").delete(f"/api/v1/teams/{tid}/members/carol").status_code == 204
+
+
+def _race(calls):
+    """Runs the callables at the same moment (one thread each); returns their results in order."""
+    import threading
+    barrier = threading.Barrier(len(calls))
+    out = [None] * len(calls)
+
+    def run(i, fn):
+        barrier.wait(5)
+        out[i] = fn()
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out
+
+
+def test_concurrent_duplicates_yield_one_winner(server):
+    tid = server.create_team("alice", "Race")["id"]
+    sessions = [server.client("alice") for _ in range(6)]
+    res = _race([lambda s=s: s.post(f"/api/v1/teams/{tid}/members", json={"username": "bob"}) for s in sessions])
+    codes = sorted(r.status_code for r in res)
+    assert codes == [201] + [409] * 5, codes
+    res = _race([lambda s=s: s.post(f"/api/v1/teams/{tid}/channels", json={"name": "dup"}) for s in sessions])
+    codes = sorted(r.status_code for r in res)
+    assert codes == [201] + [409] * 5, codes
+    assert [m["username"] for m in server.api("alice").get(f"/api/v1/teams/{tid}/members").json()["members"]] \
+        == ["alice", "bob"]
+    assert [c["name"] for c in server.channels("alice", tid)] == ["dup", "general"]
+
+
+def test_two_owners_leaving_at_once_keep_one_owner(server):
+    teams = []
+    for i in range(8):
+        tid = server.create_team("alice", f"Owners {i}")["id"]
+        server.add_member("alice", tid, "bob", role="owner")
+        teams.append(tid)
+    a, b = server.client("alice"), server.client("bob")
+    for tid in teams:
+        ra, rb = _race([lambda: a.delete(f"/api/v1/teams/{tid}/members/alice"),
+                        lambda: b.delete(f"/api/v1/teams/{tid}/members/bob")])
+        assert sorted([ra.status_code, rb.status_code]) == [204, 409], (ra.text, rb.text)
+        loser = ra if ra.status_code == 409 else rb
+        assert_error(loser, 409, "last_owner")
+        stayer = "alice" if ra.status_code == 409 else "bob"
+        members = server.api(stayer).get(f"/api/v1/teams/{tid}/members").json()["members"]
+        assert [(m["username"], m["role"]) for m in members] == [(stayer, "owner")]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -599,6 +655,95 @@ def test_login_throttle_by_address(server):
     # a spoofed X-Forwarded-For does not get around it
     r = login(server, "dave", headers={"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.7"})
     assert_error(r, 429, "too_many_requests")
+
+
+def test_login_throttle_rules_per_username_and_per_address(server):
+    """Several client addresses (127.0.0.x): the username rule and the address rule separately."""
+    # username rule: five failures for bob from .2; bob is refused from any address, carol is not
+    for i in range(5):
+        assert_error(login(server, "bob", f"wrong-{i}", source="127.0.0.2"), 401, "invalid_credentials")
+    assert_error(login(server, "bob", source="127.0.0.3"), 429, "too_many_requests")
+    assert login(server, "carol", source="127.0.0.3").status_code == 200
+    # address rule: five failures for different names from .4 (with spoofed forwarding headers)
+    spoof = {"X-Forwarded-For": "127.0.0.9", "X-Real-IP": "127.0.0.9", "Forwarded": "for=127.0.0.9"}
+    for i in range(5):
+        assert_error(login(server, f"ghost{i}", "pw", source="127.0.0.4", headers=spoof), 401,
+                     "invalid_credentials")
+    assert_error(login(server, "dave", source="127.0.0.4"), 429, "too_many_requests")
+    # the forwarding headers were not taken as the address: .9 was never throttled, .5 neither
+    assert login(server, "dave", source="127.0.0.9").status_code == 200
+    assert login(server, "erin", source="127.0.0.5").status_code == 200
+    # the request log shows the real peer address
+    want = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.9"}
+
+    def ips(lines):
+        return {l["ip"] for l in lines if l["path"] == "/api/v1/session" and l["method"] == "POST"}
+    got = ips(server.wait_log(lambda lines: want <= ips(lines)))
+    assert want <= got, got
+
+
+def test_no_password_hashes_or_token_hashes_in_answers(server):
+    tid = server.create_team("alice", "Leak")["id"]
+    server.add_member("alice", tid, "bob")
+    body, _ = login_ok(server, "bob")
+    texts = [server.api("alice").get(f"/api/v1/teams/{tid}/members").text,
+             server.api("bob").get("/api/v1/session").text, str(body)]
+    for t in texts:
+        low = t.lower()
+        assert "argon2" not in low and "password" not in low and "hash" not in low, t
+
+
+def test_serve_creates_data_dir(tmp_path):
+    from sbhelpers import Server
+    data = tmp_path / "new" / "nested" / "data"
+    srv = Server(data, tmp_path / "work")
+    srv.start()
+    try:
+        assert data.is_dir() and any(data.iterdir()), "no database created"
+        assert_error(srv.client().get("/api/v1/teams"), 401, "unauthorized")
+        r = srv.admin("create-user", "first", "--password-stdin", stdin="first-password\n")
+        assert r.returncode == 0, r.stderr
+        srv.tokens["first"] = srv.admin("create-token", "first").stdout.strip()
+        assert srv.api("first").get("/api/v1/teams").json() == {"teams": []}
+    finally:
+        srv.stop()
+
+
+def test_max_connections_per_address(make_server):
+    from sbhelpers import build_request, raw_request
+    srv = make_server(extra_args=["--max-per-ip", "3"])
+    req = build_request("GET", "/api/v1/session", f"{srv.host}:{srv.port}",
+                        [("Authorization", f"Bearer {srv.tokens['alice']}")])
+    streams = [srv.sse("alice") for _ in range(3)]
+    try:
+        # a 4th connection from the same address is not served
+        try:
+            r = raw_request(srv.host, srv.port, req, timeout=3)
+            assert r.status != 200, "a 4th connection from one address was served"
+        except (EOFError, ConnectionError):
+            pass
+        # another address is not affected
+        import socket as _s
+        with _s.socket() as c:
+            c.bind(("127.0.0.2", 0))
+            c.settimeout(3)
+            c.connect((srv.host, srv.port))
+            c.sendall(req)
+            assert c.recv(12).startswith(b"HTTP/1.1 200"), "another address was refused"
+        # after one stream closes, the address gets in again
+        streams.pop().close()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                if raw_request(srv.host, srv.port, req, timeout=2).status == 200:
+                    break
+            except (EOFError, ConnectionError, TimeoutError):
+                pass
+            assert time.monotonic() < deadline, "a freed connection slot was not given back"
+            time.sleep(0.05)
+    finally:
+        for s in streams:
+            s.close()
 
 
 def test_chunked_request_body_accepted(server):

@@ -5,6 +5,8 @@ code. After every row the server must still answer; after the whole table the da
 Rows are sent over a raw socket, so the bytes on the wire are exactly the row's (no client-side
 normalisation of paths, headers or bodies)."""
 
+import re
+
 import pytest
 
 from sbhelpers import assert_error, build_request, chunked, raw_request
@@ -15,7 +17,7 @@ JSON = ("Content-Type", "application/json")
 class Row:
     def __init__(self, id, method, path, body=None, status=400, code=None, field=None, headers=None,
                  ctype="application/json", shape=True, allow=None, raw=None, timeout=5.0, statuses=None,
-                 auth=True):
+                 auth=True, msg_re=None):
         self.id = id
         self.method = method
         self.path = path
@@ -31,6 +33,7 @@ class Row:
         self.raw = raw                    # callable(host_port, ctx) -> request bytes
         self.timeout = timeout
         self.auth = auth
+        self.msg_re = msg_re              # the error message must match (e.g. carry line/column)
 
 
 def nested_name(depth):
@@ -57,6 +60,7 @@ ROWS = [
     # -- malformed JSON -------------------------------------------------------------------------------
     Row("truncated-json", "POST", T, b'{"name":', 400, "invalid_json"),
     Row("trailing-comma", "POST", T, b'{"name":"x",}', 400, "invalid_json"),
+    Row("error-on-line-3", "POST", T, b'{\n  "name": "x",\n}', 400, "invalid_json", msg_re=r"\b3\b"),
     Row("single-quotes", "POST", T, b"{'name':'x'}", 400, "invalid_json"),
     Row("trailing-garbage", "POST", T, b'{"name":"x"} x', 400, "invalid_json"),
     Row("two-objects", "POST", T, b'{"name":"x"}{"name":"y"}', 400, "invalid_json"),
@@ -232,7 +236,8 @@ def world(shared_server):
     team = srv.create_team("alice", "Stable")
     srv.add_member("alice", team["id"], "bob")
     chan = srv.create_channel("alice", team["id"], "stable-chan")
-    msgs = [srv.post("alice", chan["id"], f"stable {i}") for i in range(3)]
+    for i in range(3):
+        srv.post("alice", chan["id"], f"stable {i}")
     ctx = {"team": team["id"], "channel": chan["id"]}
     return srv, ctx, snapshot(srv, ctx)
 
@@ -279,7 +284,9 @@ def test_hostile_input(world, row):
     else:
         assert resp.status == row.status, f"expected {row.status}, got {resp.status}: {resp.body[:300]!r}"
     if resp is not None and row.shape:
-        assert_error(resp, resp.status, row.code, field=row.field)
+        err = assert_error(resp, resp.status, row.code, field=row.field)
+        if row.msg_re:
+            assert re.search(row.msg_re, err["message"]), f"message lacks {row.msg_re!r}: {err['message']!r}"
     assert resp is None or b"root:" not in resp.body
     if row.allow is not None:
         allow = resp.header("Allow")

@@ -42,6 +42,9 @@ def test_state_survives_sigterm_restart(server):
     server.post("alice", gen2, "t2")
     # a cookie session and a token made by the CLI while running
     me, cookie = login_ok(server, "carol")
+    gone, gone_cookie = login_ok(server, "bob")
+    r = cookie_client(server, gone_cookie, csrf=gone["csrf_token"]).delete("/api/v1/session")
+    assert r.status_code == 204
     tok = server.admin("create-token", "dave").stdout.strip()
     assert server.client(token=tok).get("/api/v1/session").status_code == 200
 
@@ -57,6 +60,7 @@ def test_state_survives_sigterm_restart(server):
     c = cookie_client(server, cookie)
     r = c.get("/api/v1/session")
     assert r.status_code == 200 and r.json()["user"] == me["user"]
+    assert cookie_client(server, gone_cookie).get("/api/v1/session").status_code == 401
     # the session's CSRF token still works for a write
     c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
     assert c.post(f"/api/v1/channels/{gen}/messages", json={"text": "after restart"}).status_code == 201
