@@ -102,6 +102,18 @@ char *json_dump_compact(const json_t *j);
 /* Parses a whole decimal id in [1, INT64_MAX]; returns false on anything else. */
 bool parse_id(const char *s, int64_t *out);
 
+/* ---- a sorted set of ids (team ids of a user, and the like) ---- */
+struct idset {
+    int64_t *v; /* ascending */
+    size_t n, alloc;
+};
+/* Adds id (nothing when present); returns whether it was added. */
+bool idset_add(struct idset *s, int64_t id);
+/* Removes id; returns whether it was there. */
+bool idset_del(struct idset *s, int64_t id);
+bool idset_has(const struct idset *s, int64_t id);
+void idset_release(struct idset *s);
+
 /* ---- a small pool of threads for slow work kept off the HTTP workers (password hashing) ---- */
 struct jobs;
 struct jobs *jobs_new(unsigned threads);

@@ -4,6 +4,7 @@
 #include "cards_int.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -102,6 +103,40 @@ json_t *ac_text(const char *text, const char *size, const char *weight, bool sub
     if (subtle)
         json_object_set_new(t, "isSubtle", json_true());
     return t;
+}
+
+void builder_linked_text(struct builder *b, json_t *to, const char *what, const char *text,
+                         const char *url, const char *size, const char *weight, bool subtle)
+{
+    if (!text || !*text || !builder_text_ok(b, what, text))
+        return;
+    if (!url || !*url) {
+        builder_add(b, to, ac_text(text, size, weight, subtle));
+        return;
+    }
+    if (!cards_url_is_link(url)) {
+        builder_note(b, "%s (link not shown: unsupported address)", text);
+        builder_add(b, to, ac_text(text, size, weight, subtle));
+        return;
+    }
+    struct buf t;
+    buf_init(&t, SIZE_MAX / 2);
+    buf_printf(&t, "[%s](%s)", text, url);
+    builder_add(b, to, ac_text(t.data, size, weight, subtle));
+    buf_release(&t);
+}
+
+bool builder_fact(struct builder *b, json_t *set, const char *what, const char *title,
+                  const char *value)
+{
+    char name_what[64], value_what[64];
+    snprintf(name_what, sizeof name_what, "%s name", what);
+    snprintf(value_what, sizeof value_what, "%s value", what);
+    if ((title && !builder_text_ok(b, name_what, title)) ||
+        (value && !builder_text_ok(b, value_what, value)))
+        return false;
+    ac_fact_add(set, title ? title : "", value ? value : "");
+    return true;
 }
 
 json_t *ac_fact_set(void)

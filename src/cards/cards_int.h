@@ -35,6 +35,15 @@ bool builder_count_ok(struct builder *b, const char *what, size_t n, size_t max)
  * and fact of a card (noting what went). */
 void builder_safe_markdown(struct builder *b, json_t *node, int depth);
 
+/* Adds a TextBlock of text, as a markdown link to url when url is allowed (without, and noted,
+ * when it is not); nothing when text is empty or too long (the latter fails the card). */
+void builder_linked_text(struct builder *b, json_t *to, const char *what, const char *text,
+                         const char *url, const char *size, const char *weight, bool subtle);
+/* Adds a fact after checking both texts' lengths ("<what> name/value is longer than ..."); false
+ * (the card fails) when one is too long. */
+bool builder_fact(struct builder *b, json_t *set, const char *what, const char *title,
+                  const char *value);
+
 /* Adaptive Card elements (new references). */
 json_t *ac_text(const char *text, const char *size, const char *weight, bool subtle);
 json_t *ac_fact_set(void);

@@ -17,29 +17,10 @@ static void add_embed(struct builder *b, json_t *e, bool separator)
     if (cards_color(json_object_get(e, "color"), color) && !b->theme[0])
         memcpy(b->theme, color, sizeof color);
     json_t *author = json_object_get(e, "author");
-    const char *author_name = jstr(author, "name"), *author_url = jstr(author, "url");
-    if (author_name && builder_text_ok(b, "an embed author", author_name)) {
-        struct buf t;
-        buf_init(&t, SIZE_MAX / 2);
-        if (author_url && cards_url_is_link(author_url))
-            buf_printf(&t, "[%s](%s)", author_name, author_url);
-        else
-            buf_printf(&t, "%s", author_name);
-        builder_add(b, items, ac_text(t.data, "Small", NULL, true));
-        buf_release(&t);
-    }
-    const char *title = jstr(e, "title"), *url = jstr(e, "url");
-    if (title && builder_text_ok(b, "an embed title", title)) {
-        if (url && cards_url_is_link(url)) {
-            size_t n = strlen(title) + strlen(url) + 8;
-            char *t = xmalloc(n);
-            snprintf(t, n, "[%s](%s)", title, url);
-            builder_add(b, items, ac_text(t, "Medium", "Bolder", false));
-            free(t);
-        } else {
-            builder_add(b, items, ac_text(title, "Medium", "Bolder", false));
-        }
-    }
+    builder_linked_text(b, items, "an embed author", jstr(author, "name"), jstr(author, "url"),
+                        "Small", NULL, true);
+    builder_linked_text(b, items, "an embed title", jstr(e, "title"), jstr(e, "url"), "Medium",
+                        "Bolder", false);
     const char *desc = jstr(e, "description");
     if (desc && *desc && builder_text_ok(b, "an embed description", desc))
         builder_add(b, items, ac_text(desc, NULL, NULL, false));
@@ -51,11 +32,8 @@ static void add_embed(struct builder *b, json_t *e, bool separator)
         json_t *f;
         json_array_foreach(fields, i, f)
         {
-            const char *n = jstr(f, "name"), *v = jstr(f, "value");
-            if ((n && !builder_text_ok(b, "an embed field name", n)) ||
-                (v && !builder_text_ok(b, "an embed field value", v)))
+            if (!builder_fact(b, set, "an embed field", jstr(f, "name"), jstr(f, "value")))
                 break;
-            ac_fact_add(set, n ? n : "", v ? v : "");
         }
         builder_add(b, items, set);
     }

@@ -108,12 +108,8 @@ static void add_facts(struct builder *b, json_t *to, json_t *facts)
     json_array_foreach(facts, i, f)
     {
         const char *name = jstr(f, "name"), *value = jstr(f, "value");
-        if (!name && !value)
-            continue;
-        if ((name && !builder_text_ok(b, "a fact name", name)) ||
-            (value && !builder_text_ok(b, "a fact value", value)))
+        if ((name || value) && !builder_fact(b, set, "a fact", name, value))
             break;
-        ac_fact_add(set, name ? name : "", value ? value : "");
     }
     builder_add(b, to, set);
 }

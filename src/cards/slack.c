@@ -149,33 +149,10 @@ static void add_attachment(struct builder *b, json_t *a, bool separator)
         json_object_set_new(c, "style", json_string("emphasis"));
     }
     add_mrkdwn(b, items, "pretext", json_object_get(a, "pretext"), NULL, NULL, false);
-    const char *author = jstr(a, "author_name");
-    if (author) {
-        const char *link = jstr(a, "author_link");
-        char *t = NULL;
-        if (link && cards_url_is_link(link)) {
-            size_t n = strlen(author) + strlen(link) + 8;
-            t = xmalloc(n);
-            snprintf(t, n, "[%s](%s)", author, link);
-        }
-        builder_add(b, items, ac_text(t ? t : author, "Small", NULL, true));
-        free(t);
-    }
-    const char *title = jstr(a, "title");
-    if (title && builder_text_ok(b, "an attachment title", title)) {
-        const char *link = jstr(a, "title_link");
-        if (link && cards_url_is_link(link)) {
-            size_t n = strlen(title) + strlen(link) + 8;
-            char *t = xmalloc(n);
-            snprintf(t, n, "[%s](%s)", title, link);
-            builder_add(b, items, ac_text(t, "Medium", "Bolder", false));
-            free(t);
-        } else {
-            if (link)
-                builder_note(b, "%s (link not shown: unsupported address)", title);
-            builder_add(b, items, ac_text(title, "Medium", "Bolder", false));
-        }
-    }
+    builder_linked_text(b, items, "an attachment author", jstr(a, "author_name"),
+                        jstr(a, "author_link"), "Small", NULL, true);
+    builder_linked_text(b, items, "an attachment title", jstr(a, "title"), jstr(a, "title_link"),
+                        "Medium", "Bolder", false);
     add_mrkdwn(b, items, "an attachment text", json_object_get(a, "text"), NULL, NULL, false);
     json_t *fields = json_object_get(a, "fields");
     if (json_is_array(fields) && json_array_size(fields) &&
@@ -185,13 +162,12 @@ static void add_attachment(struct builder *b, json_t *a, bool separator)
         json_t *f;
         json_array_foreach(fields, i, f)
         {
-            const char *t = jstr(f, "title"), *v = jstr(f, "value");
-            if ((t && !builder_text_ok(b, "a field title", t)) ||
-                (v && !builder_text_ok(b, "a field value", v)))
-                break;
+            const char *v = jstr(f, "value");
             char *md = slack_mrkdwn_to_markdown_noting(v ? v : "", &b->notes);
-            ac_fact_add(set, t ? t : "", md);
+            bool ok = builder_fact(b, set, "a field", jstr(f, "title"), md);
             free(md);
+            if (!ok)
+                break;
         }
         builder_add(b, items, set);
     }

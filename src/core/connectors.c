@@ -92,9 +92,9 @@ int core_connector_create(struct core *c, const struct store_user *who, int64_t 
                           const char *image_type, char secret[64], struct store_write *w)
 {
     int64_t team;
-    if (store_channel_team(c->store, channel, &team) ||
-        store_member_role(c->store, team, who->id) == STORE_ROLE_NONE)
-        return -ERR_NOT_FOUND;
+    int rc = core_channel_team(c, who, channel, &team);
+    if (rc)
+        return rc;
     if (!connectors_find(type))
         return -ERR_INVALID_FIELD;
     write_init(w, STORE_CONNECTOR_CREATE, who);
@@ -108,28 +108,32 @@ int core_connector_create(struct core *c, const struct store_user *who, int64_t 
     return 0;
 }
 
-/* The connector's team, checked readable by who (-ERR_NOT_FOUND otherwise). */
-static int connector_access(struct core *c, const struct store_user *who, int64_t id,
-                            enum store_role *role, int64_t *owner,
-                            enum store_connector_state *state)
-{
-    int64_t team;
-    if (store_connector_team(c->store, id, &team, owner, state))
-        return -ERR_NOT_FOUND;
-    *role = store_member_role(c->store, team, who->id);
-    return *role == STORE_ROLE_NONE ? -ERR_NOT_FOUND : 0;
-}
-
-/* Changing a connector: its owner or a team owner; anyone in the team once it is suspended. */
-static int connector_writable(struct core *c, const struct store_user *who, int64_t id)
-{
+/* What a caller may do with a connector: read (a member of its team), change (its owner or a
+ * team owner; anyone in the team once it is suspended). */
+struct access {
     enum store_role role;
     int64_t owner;
     enum store_connector_state state;
-    int rc = connector_access(c, who, id, &role, &owner, &state);
+};
+
+/* The connector, checked readable by who (-ERR_NOT_FOUND otherwise). */
+static int connector_access(struct core *c, const struct store_user *who, int64_t id,
+                            struct access *a)
+{
+    int64_t team;
+    if (store_connector_team(c->store, id, &team, &a->owner, &a->state))
+        return -ERR_NOT_FOUND;
+    a->role = store_member_role(c->store, team, who->id);
+    return a->role == STORE_ROLE_NONE ? -ERR_NOT_FOUND : 0;
+}
+
+static int connector_writable(struct core *c, const struct store_user *who, int64_t id)
+{
+    struct access a;
+    int rc = connector_access(c, who, id, &a);
     if (rc)
         return rc;
-    if (owner == who->id || role == STORE_ROLE_OWNER || state == STORE_CONNECTOR_SUSPENDED)
+    if (a.owner == who->id || a.role == STORE_ROLE_OWNER || a.state == STORE_CONNECTOR_SUSPENDED)
         return 0;
     return -ERR_FORBIDDEN;
 }
@@ -137,19 +141,17 @@ static int connector_writable(struct core *c, const struct store_user *who, int6
 int core_connectors(struct core *c, const struct store_user *who, int64_t channel, json_t **out)
 {
     int64_t team;
-    if (store_channel_team(c->store, channel, &team) ||
-        store_member_role(c->store, team, who->id) == STORE_ROLE_NONE)
-        return -ERR_NOT_FOUND;
+    int rc = core_channel_team(c, who, channel, &team);
+    if (rc)
+        return rc;
     *out = store_connectors(c->store, channel);
     return 0;
 }
 
 int core_connector_get(struct core *c, const struct store_user *who, int64_t id, json_t **out)
 {
-    enum store_role role;
-    int64_t owner;
-    enum store_connector_state state;
-    int rc = connector_access(c, who, id, &role, &owner, &state);
+    struct access a;
+    int rc = connector_access(c, who, id, &a);
     if (rc)
         return rc;
     *out = store_connector_get(c->store, id);
@@ -198,13 +200,11 @@ int core_connector_delete(struct core *c, const struct store_user *who, int64_t 
 int core_connector_takeover(struct core *c, const struct store_user *who, int64_t id,
                             struct store_write *w)
 {
-    enum store_role role;
-    int64_t owner;
-    enum store_connector_state state;
-    int rc = connector_access(c, who, id, &role, &owner, &state);
+    struct access a;
+    int rc = connector_access(c, who, id, &a);
     if (rc)
         return rc;
-    if (state != STORE_CONNECTOR_SUSPENDED)
+    if (a.state != STORE_CONNECTOR_SUSPENDED)
         return -ERR_CONFLICT;
     write_init(w, STORE_CONNECTOR_TAKEOVER, who);
     w->connector_id = id;
@@ -213,10 +213,8 @@ int core_connector_takeover(struct core *c, const struct store_user *who, int64_
 
 int core_deliveries(struct core *c, const struct store_user *who, int64_t id, json_t **out)
 {
-    enum store_role role;
-    int64_t owner;
-    enum store_connector_state state;
-    int rc = connector_access(c, who, id, &role, &owner, &state);
+    struct access a;
+    int rc = connector_access(c, who, id, &a);
     if (rc)
         return rc;
     *out = store_deliveries(c->store, id, 200);

@@ -14,6 +14,9 @@ struct core {
     char dummy_hash[128]; /* verified against for unknown users: same time as a real check */
 };
 
+/* The team of a channel the caller may read (-ERR_NOT_FOUND otherwise). */
+int core_channel_team(struct core *c, const struct store_user *who, int64_t channel, int64_t *team);
+
 /* Token buckets keyed by connector id (ratelimit.c). */
 struct buckets;
 struct buckets *buckets_new(void);

@@ -28,9 +28,7 @@ static int require_owner(struct core *c, const struct store_user *who, int64_t t
     return role == STORE_ROLE_OWNER ? 0 : -ERR_FORBIDDEN;
 }
 
-/* The team of a channel the caller may read. */
-static int channel_team(struct core *c, const struct store_user *who, int64_t channel,
-                        int64_t *team)
+int core_channel_team(struct core *c, const struct store_user *who, int64_t channel, int64_t *team)
 {
     enum store_role role;
     if (store_channel_team(c->store, channel, team))
@@ -130,7 +128,7 @@ int core_channel_create(struct core *c, const struct store_user *who, int64_t te
 int core_channel_get(struct core *c, const struct store_user *who, int64_t channel, json_t **out)
 {
     int64_t team;
-    int rc = channel_team(c, who, channel, &team);
+    int rc = core_channel_team(c, who, channel, &team);
     if (rc)
         return rc;
     *out = store_channel_get(c->store, channel);
@@ -141,7 +139,7 @@ int core_messages(struct core *c, const struct store_user *who, int64_t channel,
                   int64_t after, int limit, json_t **out)
 {
     int64_t team;
-    int rc = channel_team(c, who, channel, &team);
+    int rc = core_channel_team(c, who, channel, &team);
     if (rc)
         return rc;
     bool has_more;
@@ -154,7 +152,7 @@ int core_message_post(struct core *c, const struct store_user *who, int64_t chan
                       const char *text, struct store_write *w)
 {
     int64_t team;
-    int rc = channel_team(c, who, channel, &team);
+    int rc = core_channel_team(c, who, channel, &team);
     if (rc)
         return rc;
     write_init(w, STORE_MESSAGE_CREATE, who);

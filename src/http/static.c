@@ -153,7 +153,10 @@ bool http_static_serve(const struct http_static *st, struct http_req *r)
     if (!f && (!strncmp(r->url, "/api/", 5) || !strncmp(r->url, "/webhook/", 9) ||
                !strncmp(r->url, "/assets/", 8)))
         return false; /* a missing file or an unknown API path: a real 404 */
-    if (!f) {         /* a page path of the client: the client routes it */
+    if (!f) {         /* a page path of the client (no "..", no file name): the client routes it */
+        const char *last = strrchr(r->url, '/');
+        if (strstr(r->url, "..") || strchr(last ? last : r->url, '.') || strchr(r->url, '%'))
+            return false;
         f = find(st, "/index.html");
         page = true;
     }

@@ -48,8 +48,8 @@ struct hub_stream {
     struct hub *hub;
     void *conn;
     int64_t user_id;
-    int64_t cursor;    /* last seq delivered or passed over */
-    struct keys teams; /* sorted: the teams this stream may read */
+    int64_t cursor;     /* last seq delivered or passed over */
+    struct idset teams; /* the teams this stream may read */
     bool waiting, replay, welcomed;
     bool idle;      /* suspended because it had read everything: nothing of its own was pending */
     bool watched;   /* its socket is in the watcher's set */
@@ -71,52 +71,23 @@ static void keys_push(struct keys *k, int64_t v)
     k->v[k->n++] = v;
 }
 
-static size_t keys_find(const struct keys *k, int64_t v, bool *found)
-{
-    size_t lo = 0, hi = k->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (k->v[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < k->n && k->v[lo] == v;
-    return lo;
-}
-
 /* ---- membership of a stream (hub lock held) ---- */
 
 static void stream_join(struct hub_stream *s, int64_t team)
 {
-    bool found;
-    size_t at = keys_find(&s->teams, team, &found);
-    if (found)
-        return;
-    keys_push(&s->teams, team); /* grow by one, then shift into place */
-    memmove(&s->teams.v[at + 1], &s->teams.v[at], (s->teams.n - 1 - at) * sizeof(int64_t));
-    s->teams.v[at] = team;
-    index_add(&s->hub->by_team, team, s);
+    if (idset_add(&s->teams, team))
+        index_add(&s->hub->by_team, team, s);
 }
 
 static void stream_leave(struct hub_stream *s, int64_t team)
 {
-    bool found;
-    size_t at = keys_find(&s->teams, team, &found);
-    if (!found)
-        return;
-    memmove(&s->teams.v[at], &s->teams.v[at + 1], (s->teams.n - at - 1) * sizeof(int64_t));
-    s->teams.n--;
-    index_remove(&s->hub->by_team, team, s);
+    if (idset_del(&s->teams, team))
+        index_remove(&s->hub->by_team, team, s);
 }
 
 static bool stream_may_read(const struct hub_stream *s, const struct frame *f)
 {
-    bool found;
-    if (f->user_id == s->user_id)
-        return true;
-    keys_find(&s->teams, f->team_id, &found);
-    return found;
+    return f->user_id == s->user_id || idset_has(&s->teams, f->team_id);
 }
 
 /* After a frame was delivered (or passed over): follow membership changes of this user. */
@@ -391,7 +362,7 @@ void hub_stream_close(struct hub_stream *s)
         h->n_waiting--;
     h->n_streams--;
     pthread_mutex_unlock(&h->mu);
-    free(s->teams.v);
+    idset_release(&s->teams);
     buf_release(&s->pending);
     free(s);
 }

@@ -269,56 +269,6 @@ json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int
     return a;
 }
 
-/* A sorted set of ids. */
-struct idset {
-    int64_t *v;
-    size_t n, alloc;
-};
-
-static size_t idset_find(const struct idset *s, int64_t id, bool *found)
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->v[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < s->n && s->v[lo] == id;
-    return lo;
-}
-
-static void idset_add(struct idset *s, int64_t id)
-{
-    bool found;
-    size_t at = idset_find(s, id, &found);
-    if (found)
-        return;
-    if (s->n == s->alloc)
-        s->v = xrealloc(s->v, (s->alloc = s->alloc ? s->alloc * 2 : 8) * sizeof *s->v);
-    memmove(&s->v[at + 1], &s->v[at], (s->n - at) * sizeof *s->v);
-    s->v[at] = id;
-    s->n++;
-}
-
-static void idset_del(struct idset *s, int64_t id)
-{
-    bool found;
-    size_t at = idset_find(s, id, &found);
-    if (!found)
-        return;
-    memmove(&s->v[at], &s->v[at + 1], (s->n - at - 1) * sizeof *s->v);
-    s->n--;
-}
-
-static bool idset_has(const struct idset *s, int64_t id)
-{
-    bool found;
-    idset_find(s, id, &found);
-    return found;
-}
-
 static bool is_join(const char *kind)
 {
     return !strcmp(kind, "member.added") || !strcmp(kind, "team.created");
@@ -356,7 +306,7 @@ int64_t *store_user_team_ids(struct store *st, int64_t user_id, int64_t at, size
     struct idset set = {0};
     teams_at(store_reader(st), user_id, at, &set, NULL);
     *n = set.n;
-    return set.v ? set.v : xmalloc(sizeof(int64_t));
+    return set.v ? set.v : xmalloc(sizeof(int64_t)); /* the caller frees the array */
 }
 
 int store_events_after(struct store *st, int64_t user_id, int64_t after, int limit,
@@ -406,8 +356,8 @@ int store_events_after(struct store *st, int64_t user_id, int64_t after, int lim
     }
     sqlite3_reset(s);
     buf_release(&teams);
-    free(set.v);
-    free(candidates.v);
+    idset_release(&set);
+    idset_release(&candidates);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? count : -ERR_INTERNAL;
 }
 
