@@ -81,20 +81,27 @@ int buf_append(struct buf *b, const void *p, size_t n)
 
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
-    char small[256];
+    /* format straight into the buffer; only when it does not fit, grow and format once more */
+    buf_reserve(b, b->len + 256 < b->cap ? b->len + 256 : b->cap);
+    size_t room = b->alloc - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->data[b->len] = '\0';
         return -ERR_INTERNAL;
-    if ((size_t)n < sizeof small)
-        return buf_append(b, small, (size_t)n);
-    char *big = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = buf_append(b, big, (size_t)n);
-    free(big);
-    return rc;
+    }
+    if ((size_t)n > b->cap - b->len) {
+        b->data[b->len] = '\0';
+        return -ERR_PAYLOAD_TOO_LARGE;
+    }
+    if ((size_t)n >= room) {
+        buf_reserve(b, b->len + (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+    return 0;
 }

@@ -593,10 +593,13 @@ static char *webhook_message_json(struct store_write *w, const struct connector_
     buf_init(&b, SIZE_MAX / 2);
     buf_printf(&b,
                "{\"id\":%lld,\"channel_id\":%lld,\"team_id\":%lld,\"author\":{\"type\":"
-               "\"connector\",\"id\":%lld,\"name\":%s,\"image\":%s},\"text\":%s,\"card\":%s,"
-               "\"thread\":null,\"created\":\"%s\"}",
+               "\"connector\",\"id\":%lld,\"name\":%s,\"image\":%s},\"text\":",
                (long long)w->id, (long long)row->channel_id, (long long)row->team_id,
-               (long long)w->connector_id, name, image, text, w->card, when);
+               (long long)w->connector_id, name, image);
+    buf_append(&b, text, strlen(text)); /* the large parts are copied, not formatted */
+    buf_append(&b, ",\"card\":", 8);
+    buf_append(&b, w->card, strlen(w->card));
+    buf_printf(&b, ",\"thread\":null,\"created\":\"%s\"}", when);
     free(name);
     free(text);
     return b.data;
