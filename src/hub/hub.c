@@ -313,6 +313,7 @@ struct hub_stream *hub_stream_open(struct hub *h, int64_t user_id, int64_t last_
     s->hub = h;
     s->conn = conn;
     s->user_id = user_id;
+    s->epoch = UINT64_MAX; /* no burst yet in any tick */
     buf_init(&s->pending, 64u << 20);
     /* the position first, then the memberships: a change in between is replayed from the ring */
     pthread_mutex_lock(&h->mu);

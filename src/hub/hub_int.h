@@ -31,8 +31,8 @@ const struct frame *ring_get(const struct ring *r, int64_t seq);
 /* Fills a frame's routing fields from an event (no text). */
 void frame_route(struct frame *f, const struct store_event *ev);
 
-/* int64 key -> set of streams, for waking only the streams an event concerns. Keys are never
- * removed (their number is bounded by the teams and users that exist). */
+/* int64 key -> set of streams, for waking only the streams an event concerns (by team, by user,
+ * by stream id). A key goes when its last stream does. */
 struct index_slot {
     int64_t key; /* 0 = empty */
     struct hub_stream **v;

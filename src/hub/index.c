@@ -67,6 +67,25 @@ void index_add(struct index *ix, int64_t key, struct hub_stream *s)
     slot->v[slot->n++] = s;
 }
 
+/* Empties slot i and shifts back the entries after it that probed past it (linear probing's
+ * deletion without tombstones), so a key that is gone costs nothing: stream ids never repeat. */
+static void erase_slot(struct index *ix, size_t i)
+{
+    size_t mask = ix->cap - 1;
+    free(ix->slots[i].v);
+    memset(&ix->slots[i], 0, sizeof ix->slots[i]);
+    ix->used--;
+    for (size_t j = (i + 1) & mask; ix->slots[j].key; j = (j + 1) & mask) {
+        size_t home = hash64(ix->slots[j].key) & mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        ix->slots[i] = ix->slots[j];
+        memset(&ix->slots[j], 0, sizeof ix->slots[j]);
+        i = j;
+    }
+}
+
 void index_remove(struct index *ix, int64_t key, struct hub_stream *s)
 {
     struct index_slot *slot = find(ix, key, false);
@@ -75,8 +94,10 @@ void index_remove(struct index *ix, int64_t key, struct hub_stream *s)
     for (uint32_t i = 0; i < slot->n; i++)
         if (slot->v[i] == s) {
             slot->v[i] = slot->v[--slot->n];
-            return;
+            break;
         }
+    if (!slot->n)
+        erase_slot(ix, (size_t)(slot - ix->slots));
 }
 
 struct hub_stream **index_get(struct index *ix, int64_t key, uint32_t *n)

@@ -92,11 +92,42 @@ static void grows_past_64_keys(void **state)
     index_release(&ix);
 }
 
+/* Keys whose last stream went are erased (stream ids never repeat, so keeping them would grow the
+ * table for ever), and erasing never hides a key that probed past the erased slot. */
+static void erased_keys_free_their_slots(void **state)
+{
+    (void)state;
+    struct index ix;
+    index_init(&ix);
+    for (int round = 0; round < 50; round++) { /* many short-lived keys, like stream ids */
+        for (int64_t k = 1; k <= 200; k++)
+            index_add(&ix, round * 1000 + k, fake((uintptr_t)k));
+        for (int64_t k = 1; k <= 200; k += 2) /* half go: every other one, mid-cluster */
+            index_remove(&ix, round * 1000 + k, fake((uintptr_t)k));
+        for (int64_t k = 1; k <= 200; k++) {
+            uint32_t n;
+            struct hub_stream **v = index_get(&ix, round * 1000 + k, &n);
+            if (k % 2) {
+                assert_int_equal(n, 0);
+            } else {
+                assert_int_equal(n, 1);
+                assert_ptr_equal(v[0], fake((uintptr_t)k));
+            }
+        }
+        for (int64_t k = 2; k <= 200; k += 2)
+            index_remove(&ix, round * 1000 + k, fake((uintptr_t)k));
+        assert_int_equal(ix.used, 0);
+    }
+    assert_true(ix.cap <= 1024); /* 200 live keys at most: the table did not grow with history */
+    index_release(&ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(add_get_remove),
         cmocka_unit_test(grows_past_64_keys),
+        cmocka_unit_test(erased_keys_free_their_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
