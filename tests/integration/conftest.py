@@ -56,11 +56,10 @@ class _Servers:
     def teardown(self):
         errors = []
         for srv in self.servers:
-            if srv.running:
-                try:
-                    srv.stop()
-                except AssertionError as e:
-                    errors.append(str(e))
+            try:
+                srv.stop()  # also reports a server that died during the test
+            except AssertionError as e:
+                errors.append(str(e))
         if errors:
             pytest.fail("; ".join(errors), pytrace=False)
 
@@ -88,5 +87,4 @@ def shared_server(tmp_path_factory, template):
     """One server per test module, for tests that only add data of their own."""
     srv = module_server(tmp_path_factory, template)
     yield srv
-    if srv.running:
-        srv.stop()
+    srv.stop()

@@ -119,6 +119,7 @@ class Server:
         self.heartbeat = heartbeat
         self.extra_args = list(extra_args)
         self.proc = None
+        self._expected_exit = False
         self.port = None
         self.host = "127.0.0.1"
         self._ids = {}
@@ -139,6 +140,7 @@ class Server:
             args += self.extra_args
             with open(self.log_path, "ab") as err, open(self.out_path, "ab") as out:
                 self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            self._expected_exit = False
             _live_procs.append(self.proc)
             try:
                 self._wait_ready(deadline)
@@ -174,12 +176,28 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig):
+        self._expected_exit = True
         self.proc.send_signal(sig)
+
+    def died_unexpectedly(self):
+        """None, or a description if the process ended without stop()/kill() from the test."""
+        if self.proc is None or self.proc.poll() is None or self._expected_exit:
+            return None
+        log = self.log_text()
+        tail = "\n".join(log.splitlines()[-3:])
+        why = "a SIGTERM from outside the test suite" if "SIGTERM received" in tail \
+            else "a crash or an exit of its own"
+        return f"server pid {self.proc.pid} exited with {self.proc.returncode} without being stopped ({why})\n" \
+               f"--- stderr tail ---\n{log[-2000:]}"
 
     def stop(self, timeout=10.0, check=True):
         """SIGTERM; waits up to `timeout` s; asserts exit code 0 (if check). Returns the exit code."""
         if not self.running:
+            if check:
+                died = self.died_unexpectedly()
+                assert died is None, died
             return self.proc.returncode if self.proc else None
+        self._expected_exit = True
         t0 = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -196,6 +214,7 @@ class Server:
     def kill(self):
         """SIGKILL, no questions asked."""
         if self.running:
+            self._expected_exit = True
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 

@@ -407,6 +407,13 @@ def test_post_message_shape(server):
     body = lst.json()
     assert body["messages"] == [m2, m] and body["has_more"] is False
 
+    # stored as sent: surrounding white space, CR LF, zero-width and bidi characters kept
+    raw = "  padded \r\n\n\u200b\u202e text\t \n"
+    m3 = server.post("alice", gen["id"], raw)
+    assert m3["text"] == raw
+    got = server.api("alice").get(f"/api/v1/channels/{gen['id']}/messages?limit=1").json()["messages"][0]
+    assert got["text"] == raw
+
 
 def test_text_length_bounds(server):
     tid = server.create_team("alice", "Len")["id"]
