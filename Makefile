@@ -12,12 +12,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # tests), benchmarks (wrk). Node.js and npm come from Debian too when the machine has none.
 DEB_PACKAGES := gcc make meson ninja-build pkg-config curl \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev \
-	libcmocka-dev python3 python3-pytest python3-requests \
+	libcmocka-dev python3 python3-pytest python3-pytest-rerunfailures python3-requests \
 	clang libclang-rt-14-dev clang-format wrk chromium
 # Directories with a package-lock.json: their npm packages are installed by `make deps`.
 NPM_DIRS := web tests/compat tests/browser
 
-.PHONY: all deps build build-asan web run test unit integration compat browser fuzz lint bench clean
+.PHONY: all deps build build-asan web run test unit integration compat browser crash attack fuzz lint bench clean
 
 all: build
 
@@ -72,7 +72,16 @@ test: deps build build-asan lint
 	SWITCHBOARD_BIN=$(CURDIR)/build/switchboard $(PYTHON) -m pytest tests/integration -q
 	$(SAN_ENV) SWITCHBOARD_BIN=$(CURDIR)/build-asan/switchboard SWITCHBOARD_SANITIZED=1 \
 		$(PYTHON) -m pytest tests/integration -q
+	tests/crash/run.sh
+	tests/attack/run.sh
 	@$(MAKE) --no-print-directory compat browser
+
+# SIGKILLs under load and a full disk; slowloris, floods, CSRF, SSE permissions (short versions;
+# CRASH_KILLS=25 / ATTACK_FULL=1 for the long ones).
+crash: build
+	tests/crash/run.sh
+attack: build
+	tests/attack/run.sh
 
 # Real client libraries (npm) against a running server.
 compat: build

@@ -64,6 +64,7 @@ int cli_serve(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* past a file size limit a write fails (503), it does not kill */
 
     char err[512];
     struct store *st = store_open(cfg.data, err, sizeof err);

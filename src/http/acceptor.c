@@ -1,8 +1,11 @@
 /* acceptor.c: owns the listening socket. Each new connection waits (without a thread) until its
- * first bytes arrive; a peek at the request line then decides its daemon: live streams go to the
- * streams daemon, everything else to the API daemon (http.h says why). A connection that sends
- * nothing within PEEK_TIMEOUT_MS is closed, and at most MAX_PENDING wait at once (more are
- * refused until some are decided). */
+ * whole request head has arrived; a peek at the request line then decides its daemon: live streams
+ * go to the streams daemon, everything else to the API daemon (http.h says why). A connection that
+ * has not sent its request head within HEAD_TIMEOUT_MS is closed: libmicrohttpd only has an idle
+ * timeout, which a client sending one header byte every few seconds never trips (slowloris), so the
+ * deadline for the whole head is kept here, where such a client costs a descriptor and no daemon
+ * slot. Heads larger than HEAD_PEEK go on at once (the daemon answers 431). Per-address limits
+ * (iplimit.c) count waiting connections too; at most MAX_PENDING wait in all. */
 #define _GNU_SOURCE
 #include "http_int.h"
 
@@ -13,8 +16,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PEEK_TIMEOUT_MS 10000
-#define MAX_PENDING 1024
+#define HEAD_TIMEOUT_MS 10000
+#define HEAD_PEEK 16384
+#define MAX_PENDING 32768
 
 static const char stream_prefix[] = "GET /api/v1/events";
 
@@ -28,6 +32,7 @@ struct pending {
 
 struct acceptor {
     struct http_server *s;
+    char peek[HEAD_PEEK];
     struct pending *head; /* oldest first */
     struct pending *tail;
     size_t n;
@@ -69,8 +74,7 @@ static void hand_over(struct acceptor *a, struct pending *p, bool stream)
 
 static void on_readable(struct acceptor *a, struct pending *p)
 {
-    char peek[sizeof stream_prefix];
-    ssize_t n = recv(p->fd, peek, sizeof stream_prefix - 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(p->fd, a->peek, sizeof a->peek, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -78,10 +82,12 @@ static void on_readable(struct acceptor *a, struct pending *p)
         return;
     }
     size_t got = (size_t)n;
-    bool prefix_so_far = !memcmp(peek, stream_prefix, got);
-    if (prefix_so_far && got < sizeof stream_prefix - 1)
-        return; /* undecided: wait for more bytes (edge-triggered, so the next bytes wake us) */
-    hand_over(a, p, prefix_so_far);
+    bool head_done = memmem(a->peek, got, "\r\n\r\n", 4) || memmem(a->peek, got, "\n\n", 2);
+    if (!head_done && got < sizeof a->peek)
+        return; /* wait for more bytes (edge-triggered, so the next bytes wake us) */
+    bool stream = got >= sizeof stream_prefix - 1 &&
+                  !memcmp(a->peek, stream_prefix, sizeof stream_prefix - 1);
+    hand_over(a, p, stream);
 }
 
 static void on_accept(struct acceptor *a)
@@ -103,14 +109,14 @@ static void on_accept(struct acceptor *a)
             free(p);
             continue;
         }
-        if (a->n >= MAX_PENDING) { /* too many silent connections: refuse (events of the
-                                      ones waiting may be in this batch, so none is freed) */
+        if (a->n >= MAX_PENDING) { /* too many waiting: refuse (events of the ones waiting may
+                                      be in this batch, so none is freed here) */
             iplimit_release(s->per_ip, (struct sockaddr *)&p->addr);
             close(p->fd);
             free(p);
             continue;
         }
-        p->deadline = time_mono_ms() + PEEK_TIMEOUT_MS;
+        p->deadline = time_mono_ms() + HEAD_TIMEOUT_MS;
         p->prev = a->tail;
         if (a->tail)
             a->tail->next = p;

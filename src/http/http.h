@@ -59,6 +59,7 @@ struct http_req {
     int status;   /* what was answered, for the log */
     size_t bytes; /* body bytes answered (so far, for streams) */
     bool too_large, answered, suspended, resumed, stream;
+    bool counted;     /* in the server's in-flight count (the whole request is in) */
     size_t discarded; /* body bytes dropped past the cap */
     int deferred;     /* an error (no route) to answer once the request is read */
     void (*on_resume)(struct http_req *r);

@@ -161,6 +161,9 @@ int http_stream(struct http_req *r, http_stream_read_fn *read, http_stream_close
     /* live streams stay open however quiet they are; heartbeats find dead ones */
     MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     r->stream = true;
-    atomic_fetch_sub(&r->server->inflight, 1); /* a stream is not waited for at shutdown */
+    if (r->counted) { /* a stream is not waited for at shutdown */
+        atomic_fetch_sub(&r->server->inflight, 1);
+        r->counted = false;
+    }
     return http_queue(r, 200, resp);
 }

@@ -173,7 +173,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r) {
         r = req_new(s, conn, url, method);
         *con_cls = r;
-        atomic_fetch_add(&s->inflight, 1);
         int rc = req_start(s, r);
         if (rc)
             answer_error(r, rc);
@@ -203,13 +202,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->answered || r->suspended)
         return MHD_YES;
+    /* the whole request is in: from now on shutdown waits for its answer (a request still
+     * uploading was never acknowledged, and a slow uploader must not hold up a shutdown) */
+    r->counted = true;
+    atomic_fetch_add(&s->inflight, 1);
     if (r->deferred) {
         if (r->deferred != -ERR_NOT_FOUND || !http_static_serve(s->cfg.web, r))
             answer_error(r, r->deferred);
         return MHD_YES;
     }
     if (r->too_large) {
-        http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes", s->cfg.max_body);
+        http_fail(r, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes", r->body.cap);
         answer_error(r, -ERR_PAYLOAD_TOO_LARGE);
         return MHD_YES;
     }
@@ -253,7 +256,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
-    if (!r->stream)
+    if (r->counted)
         atomic_fetch_sub(&s->inflight, 1);
     char path[512];
     log_path(r, path, sizeof path);
@@ -385,8 +388,7 @@ struct http_server *http_server_start(const struct http_config *cfg, char *errms
         threads = 1;
     if (bind_listen(s, cfg->listen, errmsg, errlen))
         goto fail;
-    unsigned api_limit = cfg->max_connections / 4 > 256 ? cfg->max_connections / 4 : 256;
-    s->api = daemon_start(s, threads, api_limit, API_MEMORY_LIMIT, API_IDLE_TIMEOUT_S);
+    s->api = daemon_start(s, threads, cfg->max_connections, API_MEMORY_LIMIT, API_IDLE_TIMEOUT_S);
     s->streams =
         daemon_start(s, threads, cfg->max_connections, STREAM_MEMORY_LIMIT, API_IDLE_TIMEOUT_S);
     if (!s->api || !s->streams) {

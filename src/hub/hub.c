@@ -54,6 +54,7 @@ struct hub_stream {
     bool idle;      /* suspended because it had read everything: nothing of its own was pending */
     bool watched;   /* its socket is in the watcher's set */
     bool peer_gone; /* its client hung up */
+    bool drained;   /* its last burst read everything published then */
     int64_t id;     /* for the watcher's lookups */
     uint64_t epoch; /* hub epoch of this stream's last write */
     int64_t next_beat_ms;
@@ -458,8 +459,10 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
             return (long)take_pending(s, out, max);
         }
     }
-    /* at most one burst per publisher tick: the tick will wake this stream again */
-    bool throttled = s->epoch == h->epoch && s->cursor < h->ring.hi;
+    /* at most one burst per publisher tick: the next tick wakes this stream again. Only a stream
+     * whose last burst had read all there was is held back; one that stopped because its block
+     * was full goes on, or nothing would wake it when no more events come. */
+    bool throttled = s->epoch == h->epoch && s->drained && s->cursor < h->ring.hi;
     while (!throttled && s->cursor < h->ring.hi) {
         const struct frame *f = ring_get(&h->ring, s->cursor + 1);
         BUG_ON(!f);
@@ -480,6 +483,7 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
     }
     if (n) {
         s->epoch = h->epoch;
+        s->drained = s->cursor == h->ring.hi;
         s->next_beat_ms = time_mono_ms() + h->heartbeat_ms;
         goto out_unlock;
     }

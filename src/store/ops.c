@@ -17,6 +17,8 @@ static int step_done(sqlite3_stmt *s)
         return 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return -ERR_CONFLICT;
+    if ((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR)
+        return -ERR_STORAGE_FULL;
     return -ERR_INTERNAL;
 }
 

@@ -79,11 +79,15 @@ static size_t commit_batch(struct store *st, struct store_write *batch)
     if (exec_stmt(st, SQL_COMMIT) == 0)
         return n;
     log_error("cannot commit: %s", sqlite3_errmsg(st->writer.db));
-    exec_stmt(st, SQL_ROLLBACK);
-fail:
+fail:;
+    /* a full disk is the operator's to fix and the client's to retry: 503, not a bug's 500 */
+    int code = sqlite3_extended_errcode(st->writer.db) & 0xff;
+    int err = code == SQLITE_FULL || code == SQLITE_IOERR ? -ERR_STORAGE_FULL : -ERR_INTERNAL;
+    if (sqlite3_get_autocommit(st->writer.db) == 0)
+        exec_stmt(st, SQL_ROLLBACK);
     for (struct store_write *w = batch; w; w = w->next) {
         write_reset_results(w);
-        w->rc = -ERR_INTERNAL;
+        w->rc = err;
     }
     st->next_seq = first_seq;
     return 0;
