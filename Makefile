@@ -1,7 +1,8 @@
 # The README's two commands, and the one place that installs system packages.
 #   make run    install what is missing, build, start the server with a demo team
 #   make test   install what is missing, build (plain and ASan+UBSan), run every test suite
-# Other targets: deps, build, build-asan, unit, integration, fuzz, lint, bench, clean.
+# Other targets: deps (BENCH=1 also the benchmarks' packages), build, build-asan, web, unit,
+# integration, crash, attack, compat, browser, fuzz, lint, bench, clean.
 
 DATA   ?= ./switchboard-data
 LISTEN ?= 127.0.0.1:8080
@@ -31,6 +32,7 @@ deps:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@if [ -n "$(BENCH)" ]; then bench/deps.sh; fi
 	@for d in $(NPM_DIRS); do \
 		if [ -f $$d/package-lock.json ] && [ ! -d $$d/node_modules -o $$d/package-lock.json -nt $$d/node_modules ]; then \
 			echo "npm ci in $$d"; (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
@@ -107,8 +109,11 @@ lint:
 	clang-format --dry-run --Werror $$files && echo "clang-format: clean"
 	@tools/check-layers
 
-bench: deps build
-	bench/run.sh
+# Benchmarks (not part of make test): `make deps BENCH=1` adds what they need (ejabberd, perf...);
+# BENCH_QUICK=1 for a short run. Writes docs/PERFORMANCE.md.
+bench: build
+	@$(MAKE) --no-print-directory deps BENCH=1
+	BENCH_NO_APT=1 bench/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz web/dist

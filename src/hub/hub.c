@@ -6,6 +6,7 @@
 #include "hub_int.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -70,6 +71,14 @@ static void keys_push(struct keys *k, int64_t v)
     if (k->n == k->alloc)
         k->v = xrealloc(k->v, (k->alloc = k->alloc ? k->alloc * 2 : 16) * sizeof *k->v);
     k->v[k->n++] = v;
+}
+
+/* When a stream that just wrote is next due a heartbeat: the interval, less up to a quarter at
+ * random, so streams that connected together (after a restart, say) do not all beat together. */
+static int64_t next_beat(const struct hub *h)
+{
+    uint32_t spread = h->heartbeat_ms / 4;
+    return time_mono_ms() + h->heartbeat_ms - (spread ? (int64_t)(randombytes_uniform(spread)) : 0);
 }
 
 /* ---- membership of a stream (hub lock held) ---- */
@@ -333,7 +342,7 @@ struct hub_stream *hub_stream_open(struct hub *h, int64_t user_id, int64_t last_
     s->id = ++h->next_id;
     index_add(&h->by_id, s->id, s);
     s->replay = s->cursor + 1 < h->ring.lo;
-    s->next_beat_ms = time_mono_ms() + h->heartbeat_ms;
+    s->next_beat_ms = next_beat(h);
     s->next = h->streams;
     if (h->streams)
         h->streams->prev = s;
@@ -484,7 +493,7 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
     if (n) {
         s->epoch = h->epoch;
         s->drained = s->cursor == h->ring.hi;
-        s->next_beat_ms = time_mono_ms() + h->heartbeat_ms;
+        s->next_beat_ms = next_beat(h);
         goto out_unlock;
     }
     if (time_mono_ms() >= s->next_beat_ms && max >= sizeof heartbeat - 1) {
@@ -492,7 +501,7 @@ long hub_stream_read(struct hub_stream *s, char *out, size_t max)
             goto end;
         memcpy(out, heartbeat, sizeof heartbeat - 1);
         n = sizeof heartbeat - 1;
-        s->next_beat_ms = time_mono_ms() + h->heartbeat_ms;
+        s->next_beat_ms = next_beat(h);
         goto out_unlock;
     }
     s->waiting = true;
