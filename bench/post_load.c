@@ -199,7 +199,8 @@ static int parse(struct conn *c, double t)
             return 0;
         record(c, t);
         if (status >= 200 && status < 300) {
-            if (expect && ((size_t)clen != strlen(expect) || memcmp(c->rx + hlen, expect, (size_t)clen)))
+            if (expect &&
+                ((size_t)clen != strlen(expect) || memcmp(c->rx + hlen, expect, (size_t)clen)))
                 bad_body++;
             else {
                 ok++;
@@ -260,7 +261,8 @@ static void pump(double deadline_wait, int reconnect)
                     if (c->st == C_BUSY)
                         errors++;
                     else
-                        /* an idle keep-alive connection closed by the server: take it off the idle list */
+                        /* an idle keep-alive connection closed by the server: take it off the idle
+                         * list */
                         for (int i = 0; i < nidle; i++)
                             if (idle[i] == (int)(c - cs)) {
                                 idle[i] = idle[--nidle];
@@ -286,32 +288,63 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "a:p:c:d:r:b:u:U:H:x:o:k:s:")) != -1) {
         switch (opt) {
-        case 'a': addr = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'c': nconn = atoi(optarg); break;
-        case 'd': dur = atof(optarg); break;
-        case 'r': rate = atof(optarg); break;
-        case 'b': bodyf = optarg; break;
-        case 'u': paths[npaths++] = optarg; break;
+        case 'a':
+            addr = optarg;
+            break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'c':
+            nconn = atoi(optarg);
+            break;
+        case 'd':
+            dur = atof(optarg);
+            break;
+        case 'r':
+            rate = atof(optarg);
+            break;
+        case 'b':
+            bodyf = optarg;
+            break;
+        case 'u':
+            paths[npaths++] = optarg;
+            break;
         case 'U': {
             FILE *f = fopen(optarg, "r");
             char line[1024];
-            if (!f) { perror(optarg); return 2; }
+            if (!f) {
+                perror(optarg);
+                return 2;
+            }
             while (fgets(line, sizeof line, f)) {
                 line[strcspn(line, "\r\n")] = 0;
-                if (!*line) continue;
+                if (!*line)
+                    continue;
                 paths = realloc(paths, (size_t)(npaths + 2) * sizeof *paths);
                 paths[npaths++] = strdup(line);
             }
             fclose(f);
             break;
         }
-        case 'H': strcat(headers_extra, optarg); strcat(headers_extra, "\r\n"); break;
-        case 'x': expect = optarg; break;
-        case 'o': ackpath = optarg; break;
-        case 'k': killpid = (pid_t)atol(optarg); break;
-        case 's': next_id = strtoull(optarg, NULL, 10); break;
-        default: fprintf(stderr, "see the comment at the top of post_load.c\n"); return 2;
+        case 'H':
+            strcat(headers_extra, optarg);
+            strcat(headers_extra, "\r\n");
+            break;
+        case 'x':
+            expect = optarg;
+            break;
+        case 'o':
+            ackpath = optarg;
+            break;
+        case 'k':
+            killpid = (pid_t)atol(optarg);
+            break;
+        case 's':
+            next_id = strtoull(optarg, NULL, 10);
+            break;
+        default:
+            fprintf(stderr, "see the comment at the top of post_load.c\n");
+            return 2;
         }
     }
     if (!port || !bodyf || !npaths) {
@@ -319,14 +352,20 @@ int main(int argc, char **argv)
         return 2;
     }
     FILE *f = fopen(bodyf, "rb");
-    if (!f) { perror(bodyf); return 2; }
+    if (!f) {
+        perror(bodyf);
+        return 2;
+    }
     body_tpl = malloc(1 << 20);
     body_len = fread(body_tpl, 1, 1 << 20, f);
     fclose(f);
     char *m = memmem(body_tpl, body_len, "@ID@", 4);
     if (m)
         id_off = (size_t)(m - body_tpl);
-    if (ackpath && !(ackf = fopen(ackpath, "w"))) { perror(ackpath); return 2; }
+    if (ackpath && !(ackf = fopen(ackpath, "w"))) {
+        perror(ackpath);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     dst.sin_family = AF_INET;
     dst.sin_port = htons((uint16_t)port);
@@ -337,7 +376,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < nconn; i++) {
         cs[i].out = malloc(2048 + body_len + 16);
         cs[i].fd = -1;
-        if (open_conn(&cs[i]) < 0) { perror("connect"); return 1; }
+        if (open_conn(&cs[i]) < 0) {
+            perror("connect");
+            return 1;
+        }
         idle[nidle++] = i;
     }
     double t0 = now_s(), tend = t0 + dur;
@@ -364,7 +406,8 @@ int main(int argc, char **argv)
             pump(tend, 1);
         }
     }
-    uint64_t unsent = rate > 0 && (uint64_t)(dur * rate) > due_n ? (uint64_t)(dur * rate) - due_n : 0;
+    uint64_t unsent =
+        rate > 0 && (uint64_t)(dur * rate) > due_n ? (uint64_t)(dur * rate) - due_n : 0;
     double tstop = now_s();
     if (killpid > 0)
         kill(killpid, SIGKILL);

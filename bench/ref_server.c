@@ -5,7 +5,8 @@
  * price of durability and of the product.
  *
  * usage: ref_server PORT [THREADS]      (THREADS 0 or absent = one per online core)
- * Runs until SIGINT/SIGTERM. Build: cc -O2 ref_server.c $(pkg-config --cflags --libs libmicrohttpd) */
+ * Runs until SIGINT/SIGTERM. Build: cc -O2 ref_server.c $(pkg-config --cflags --libs libmicrohttpd)
+ */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,14 +17,21 @@
 static struct MHD_Response *one;
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *data,
                                size_t *size, void **state)
 {
     static int marker;
-    (void)cls; (void)url; (void)version; (void)data;
+    (void)cls;
+    (void)url;
+    (void)version;
+    (void)data;
     if (*state == NULL) { /* first call: headers only */
         *state = &marker;
         return MHD_YES;
@@ -50,8 +58,8 @@ int main(int argc, char **argv)
     one = MHD_create_response_from_buffer(1, (void *)"1", MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(one, "Content-Type", "text/plain; charset=utf-8");
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, (uint16_t)port,
-        NULL, NULL, handler, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+        (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
         MHD_OPTION_CONNECTION_LIMIT, 16384u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
         MHD_OPTION_END);

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define API_MEMORY_LIMIT (64 * 1024)    /* per connection: headers up to about half of it */
+#define API_MEMORY_LIMIT (64 * 1024)   /* per connection: headers up to about half of it */
 #define STREAM_MEMORY_LIMIT (8 * 1024) /* live streams: small, there are thousands */
 #define API_IDLE_TIMEOUT_S 30
 #define DISCARD_MAX (1024 * 1024) /* of a chunked body past the cap, before closing instead */
