@@ -90,3 +90,21 @@ int64_t tu_message(struct store *st, int64_t actor, int64_t channel, const char 
         .op = STORE_MESSAGE_CREATE, .actor = actor, .channel_id = channel, .text = text};
     return tu_commit(st, &w, 0);
 }
+
+int tu_store_setup(void **state)
+{
+    struct tu_store *f = calloc(1, sizeof *f);
+    f->dir = tu_tmpdir_new();
+    f->st = tu_store_open(f->dir);
+    *state = f;
+    return 0;
+}
+
+int tu_store_teardown(void **state)
+{
+    struct tu_store *f = *state;
+    store_close(f->st);
+    tu_tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}

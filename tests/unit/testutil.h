@@ -22,6 +22,15 @@ void tu_tmpdir_remove(char *path);
 /* Opens a store in dir; fails the test when it cannot. */
 struct store *tu_store_open(const char *dir);
 
+/* The usual fixture: a store in a fresh directory. tu_store_setup/teardown are cmocka setup and
+ * teardown functions; *state points at a struct tu_store. */
+struct tu_store {
+    char *dir;
+    struct store *st;
+};
+int tu_store_setup(void **state);
+int tu_store_teardown(void **state);
+
 /* Commits a write and fails the test unless it returns `expect`; releases it. Returns w.id. */
 int64_t tu_commit(struct store *st, struct store_write *w, int expect);
 /* A user with a placeholder password hash (no argon2id: fast). Returns its id. */

@@ -16,6 +16,17 @@ AC.GlobalSettings.setTabIndexAtCardRoot = false;
 
 const FONT = '"Segoe UI", system-ui, -apple-system, "Helvetica Neue", Arial, sans-serif';
 
+// Text colours, the same on plain and emphasis containers (Teams' palette).
+const FOREGROUND = {
+  default: { default: "#242424", subtle: "#616161" },
+  dark: { default: "#252424", subtle: "#484644" },
+  light: { default: "#FFFFFF", subtle: "#F3F2F1" },
+  accent: { default: "#5B5FC7", subtle: "#6264A7" },
+  good: { default: "#0E700E", subtle: "#1A8A1A" },
+  warning: { default: "#835B00", subtle: "#A87400" },
+  attention: { default: "#C4314B", subtle: "#D13438" },
+};
+
 // A host config resembling Microsoft Teams' light theme.
 export const hostConfig = new AC.HostConfig({
   supportsInteractivity: true,
@@ -28,27 +39,11 @@ export const hostConfig = new AC.HostConfig({
   containerStyles: {
     default: {
       backgroundColor: "#FFFFFF",
-      foregroundColors: {
-        default: { default: "#242424", subtle: "#616161" },
-        dark: { default: "#252424", subtle: "#484644" },
-        light: { default: "#FFFFFF", subtle: "#F3F2F1" },
-        accent: { default: "#5B5FC7", subtle: "#6264A7" },
-        good: { default: "#0E700E", subtle: "#1A8A1A" },
-        warning: { default: "#835B00", subtle: "#A87400" },
-        attention: { default: "#C4314B", subtle: "#D13438" },
-      },
+      foregroundColors: FOREGROUND,
     },
     emphasis: {
       backgroundColor: "#F5F5F5",
-      foregroundColors: {
-        default: { default: "#242424", subtle: "#616161" },
-        dark: { default: "#252424", subtle: "#484644" },
-        light: { default: "#FFFFFF", subtle: "#F3F2F1" },
-        accent: { default: "#5B5FC7", subtle: "#6264A7" },
-        good: { default: "#0E700E", subtle: "#1A8A1A" },
-        warning: { default: "#835B00", subtle: "#A87400" },
-        attention: { default: "#C4314B", subtle: "#D13438" },
-      },
+      foregroundColors: FOREGROUND,
     },
     good: { backgroundColor: "#E7F2DA" },
     attention: { backgroundColor: "#FCF4F6" },

@@ -5,32 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-    char *dir;
-    struct store *st;
-};
-
-static int fx_setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir_new();
-    f->st = tu_store_open(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    store_close(f->st);
-    tu_tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
 static void user_create_conflicts_case_insensitively(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     struct store_write w = {.op = STORE_USER_CREATE, .name = "Alice", .secret = "h1", .flag = true};
     int64_t id = tu_commit(f->st, &w, 0);
     assert_true(id > 0);
@@ -61,7 +38,7 @@ static void user_create_conflicts_case_insensitively(void **state)
 
 static void token_create_and_auth(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     struct store_write w = {
         .op = STORE_TOKEN_CREATE, .user_id = alice, .secret = "tokenhash1", .name = "ci"};
@@ -83,7 +60,7 @@ static void token_create_and_auth(void **state)
 
 static void session_create_expire_delete(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     int64_t now = time_now_ms();
     struct store_write w = {
@@ -109,7 +86,7 @@ static void session_create_expire_delete(void **state)
 
 static void team_create_makes_owner_and_general(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     int64_t before = store_last_seq(f->st);
     struct store_write w = {.op = STORE_TEAM_CREATE, .actor = alice, .name = "Core"};
@@ -157,7 +134,7 @@ static void team_create_makes_owner_and_general(void **state)
 
 static void member_add_rules(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice"), bob = tu_user(f->st, "bob"),
             carol = tu_user(f->st, "carol"), dave = tu_user(f->st, "dave");
     int64_t team = tu_team(f->st, alice, "T", NULL);
@@ -212,7 +189,7 @@ static int remove_member(struct store *st, int64_t actor, int64_t team, int64_t 
 
 static void member_remove_rules(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice"), bob = tu_user(f->st, "bob"),
             carol = tu_user(f->st, "carol"), dave = tu_user(f->st, "dave");
     int64_t team = tu_team(f->st, alice, "T", NULL);
@@ -257,7 +234,7 @@ static int create_channel(struct store *st, int64_t actor, int64_t team, const c
 
 static void channel_create_rules(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice"), bob = tu_user(f->st, "bob");
     int64_t t1 = tu_team(f->st, alice, "T1", NULL), t2 = tu_team(f->st, alice, "T2", NULL);
     assert_int_equal(tu_member_add(f->st, alice, t1, bob, "member"), 0);
@@ -281,7 +258,7 @@ static void channel_create_rules(void **state)
 
 static void message_create_rules(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice"), bob = tu_user(f->st, "bob");
     int64_t general;
     int64_t team = tu_team(f->st, alice, "T", &general);
@@ -320,15 +297,17 @@ static void message_create_rules(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(user_create_conflicts_case_insensitively, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(token_create_and_auth, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(session_create_expire_delete, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(team_create_makes_owner_and_general, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(member_add_rules, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(member_remove_rules, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(channel_create_rules, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(message_create_rules, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(user_create_conflicts_case_insensitively, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(token_create_and_auth, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(session_create_expire_delete, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(team_create_makes_owner_and_general, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(member_add_rules, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(member_remove_rules, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(channel_create_rules, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(message_create_rules, tu_store_setup, tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

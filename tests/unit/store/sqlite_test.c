@@ -5,29 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-    char *dir;
-    struct store *st;
-};
-
-static int fx_setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir_new();
-    f->st = tu_store_open(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    store_close(f->st);
-    tu_tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
 /* Asserts that page holds exactly ids[from], ids[from-1], ... ids[to] (newest first). */
 static void assert_page(json_t *page, const int64_t *ids, int from, int to)
 {
@@ -42,7 +19,7 @@ static void assert_page(json_t *page, const int64_t *ids, int from, int to)
 
 static void messages_paging(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     int64_t general, other;
     int64_t team = tu_team(f->st, alice, "T", &general);
@@ -164,7 +141,7 @@ static struct seen *events_of(struct store *st, int64_t user, int64_t after, int
 
 static void events_respect_membership(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice"), bob = tu_user(f->st, "bob"),
             carol = tu_user(f->st, "carol");
     int64_t ga, gb;
@@ -249,7 +226,7 @@ static void events_respect_membership(void **state)
 
 static void team_ids_many(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     int64_t teams[20];
     for (int i = 0; i < 20; i++) /* more than the initial allocation */
@@ -271,9 +248,10 @@ static void team_ids_many(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(messages_paging, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(events_respect_membership, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(team_ids_many, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(messages_paging, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(events_respect_membership, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(team_ids_many, tu_store_setup, tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

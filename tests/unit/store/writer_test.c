@@ -7,29 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-    char *dir;
-    struct store *st;
-};
-
-static int fx_setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir_new();
-    f->st = tu_store_open(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    store_close(f->st);
-    tu_tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
 /* ---- a publisher that records what it receives ---- */
 struct recorder {
     pthread_mutex_t mu;
@@ -110,7 +87,7 @@ static void *submit_main(void *arg)
 
 static void group_commit_many_threads(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     int64_t general;
     tu_team(f->st, alice, "T", &general);
@@ -205,7 +182,7 @@ static void hold_writer(struct store_write *w)
 
 static void failing_write_spares_batch(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     int64_t general;
     int64_t team = tu_team(f->st, alice, "T", &general);
@@ -288,7 +265,7 @@ static void failing_write_spares_batch(void **state)
 
 static void publisher_gets_every_event_in_order(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     struct recorder rec = {.mu = PTHREAD_MUTEX_INITIALIZER};
     store_set_publisher(f->st, record, &rec);
     int64_t alice = tu_user(f->st, "alice"), bob = tu_user(f->st, "bob");
@@ -311,7 +288,7 @@ static void publisher_gets_every_event_in_order(void **state)
 
 static void reopen_keeps_everything(void **state)
 {
-    struct fx *f = *state;
+    struct tu_store *f = *state;
     int64_t alice = tu_user(f->st, "alice");
     int64_t general;
     int64_t team = tu_team(f->st, alice, "Persisted", &general);
@@ -361,10 +338,13 @@ static void open_failure_and_close_null(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(group_commit_many_threads, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(failing_write_spares_batch, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(publisher_gets_every_event_in_order, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(reopen_keeps_everything, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(group_commit_many_threads, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(failing_write_spares_batch, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(publisher_gets_every_event_in_order, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(reopen_keeps_everything, tu_store_setup, tu_store_teardown),
         cmocka_unit_test(open_failure_and_close_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
