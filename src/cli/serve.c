@@ -7,6 +7,7 @@
 #include "../api/api.h"
 #include "../hub/hub.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,10 +41,14 @@ static const char *web_dir(const struct config *cfg, const char *argv0, char *bu
     if (!slash)
         return NULL;
     *slash = '\0';
-    snprintf(buf, len, "%s/../web/dist", exe);
-    struct stat sb;
+    char guess[4200];
+    snprintf(guess, sizeof guess, "%s/../web/dist", exe);
     (void)argv0;
-    return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? buf : NULL;
+    struct stat sb;
+    if (stat(guess, &sb) || !S_ISDIR(sb.st_mode) || !realpath(guess, exe))
+        return NULL;
+    snprintf(buf, len, "%s", exe);
+    return buf;
 }
 
 int cli_serve(int argc, char **argv)
