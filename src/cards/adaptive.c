@@ -73,9 +73,6 @@ static void sanitize_object(struct builder *b, json_t *o, int depth)
     const char *type = jstr(o, "type");
     if (type && !strcmp(type, "TextRun"))
         check_url(b, o, "url", cards_url_is_link);
-    json_t *select = json_object_get(o, "selectAction");
-    if (json_is_object(select) && unsafe_element(b, select))
-        json_object_del(o, "selectAction");
     check_url(b, o, "iconUrl", cards_url_is_image);
     json_t *bg = json_object_get(o, "backgroundImage");
     if (json_is_string(bg) && !cards_url_is_image(json_string_value(bg)))
@@ -105,11 +102,16 @@ static void sanitize_object(struct builder *b, json_t *o, int depth)
         }
         json_object_set_new(o, "msteams", teams);
     }
+    /* an element held by a property (selectAction, or one no renderer knows) goes like one in
+     * a list when its address is not allowed */
     const char *k;
     json_t *v;
-    json_object_foreach(o, k, v)
+    void *it;
+    json_object_foreach_safe(o, it, k, v)
     {
-        if (json_is_object(v) || json_is_array(v))
+        if (json_is_object(v) && unsafe_element(b, v))
+            json_object_del(o, k);
+        else if (json_is_object(v) || json_is_array(v))
             sanitize(b, v, depth + 1);
     }
 }
