@@ -20,7 +20,7 @@ static bool unsafe_element(struct builder *b, json_t *o)
 {
     const char *type = jstr(o, "type");
     if (!type)
-        return false;
+        type = ""; /* no renderer shows it, but its sources are still checked below */
     if (!strcmp(type, "Image")) {
         const char *url = jstr(o, "url");
         if (url && !cards_url_is_image(url)) {
@@ -34,7 +34,8 @@ static bool unsafe_element(struct builder *b, json_t *o)
             builder_note(b, "%s (link not shown: unsupported address)", title ? title : "link");
             return true;
         }
-    } else if (!strcmp(type, "Media")) {
+    }
+    if (!strcmp(type, "Media") || json_object_get(o, "sources")) { /* sources are links anywhere */
         const char *poster = jstr(o, "poster");
         bool bad = poster && !cards_url_is_image(poster);
         size_t i;
