@@ -21,8 +21,10 @@ int api_messages_list(struct http_req *r)
 {
     int64_t channel, before, after;
     int rc = api_path_id(r, 0, &channel);
+    int64_t thread;
     if (rc || (rc = query_id(r, "before", false, 0, &before)) ||
-        (rc = query_id(r, "after", true, -1, &after)))
+        (rc = query_id(r, "after", true, -1, &after)) ||
+        (rc = query_id(r, "thread", false, 0, &thread)))
         return rc;
     if (before && after >= 0)
         return http_fail(r, -ERR_BAD_REQUEST, "use either 'before' or 'after', not both");
@@ -37,8 +39,8 @@ int api_messages_list(struct http_req *r)
         limit = (int)v;
     }
     json_t *out;
-    if ((rc = core_messages(api_of(r)->core, &api_req(r)->user, channel, before, after, limit,
-                            &out)))
+    if ((rc = core_messages(api_of(r)->core, &api_req(r)->user, channel, thread, before, after,
+                            limit, &out)))
         return rc;
     return http_reply_json(r, 200, out);
 }
@@ -54,7 +56,14 @@ int api_messages_post(struct http_req *r)
         return rc;
     if ((rc = json_get_string(r->json, "text", true, 1, CORE_TEXT_MAX, false, &text, msg)))
         return http_fail(r, rc, "%s", msg);
-    if ((rc = core_message_post(api_of(r)->core, &a->user, channel, text, &a->w)))
+    json_t *t = json_object_get(r->json, "thread");
+    int64_t thread = 0;
+    if (t && !json_is_null(t) && (!json_is_integer(t) || (thread = json_integer_value(t)) < 1))
+        return http_fail(r, -ERR_INVALID_FIELD, "'thread' must be a message id");
+    rc = core_message_post(api_of(r)->core, &a->user, channel, text, thread, &a->w);
+    if (rc == -ERR_INVALID_FIELD)
+        return http_fail(r, rc, "'thread' must be a message of this channel");
+    if (rc)
         return rc;
     return api_commit(r, api_finish_created);
 }

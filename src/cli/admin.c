@@ -158,7 +158,7 @@ static int demo_setup(struct admin_ctx *c, const char *user, const char *passwor
     if (!rc && !(rc = core_message_post(c->core, u, channel,
                                         "Welcome to **Switchboard**! Cards posted to the demo "
                                         "webhook arrive here.",
-                                        &w))) {
+                                        0, &w))) {
         rc = store_write_wait(c->store, &w);
         store_write_release(&w);
     }

@@ -78,10 +78,12 @@ int core_channel_create(struct core *c, const struct store_user *who, int64_t te
 int core_channel_get(struct core *c, const struct store_user *who, int64_t channel, json_t **out);
 /* Newest first; before 0 = unset, after -1 = unset (0 = from the first); limit
  * 1..CORE_PAGE_MAX. */
-int core_messages(struct core *c, const struct store_user *who, int64_t channel, int64_t before,
-                  int64_t after, int limit, json_t **out);
+int core_messages(struct core *c, const struct store_user *who, int64_t channel, int64_t thread,
+                  int64_t before, int64_t after, int limit, json_t **out);
+/* thread: a message of the channel to reply to (0: a top-level message); a reply to a reply
+ * joins its root's thread. -ERR_INVALID_FIELD when thread is not a message of the channel. */
 int core_message_post(struct core *c, const struct store_user *who, int64_t channel,
-                      const char *text, struct store_write *w);
+                      const char *text, int64_t thread, struct store_write *w);
 
 /* ---- connectors ---- */
 /* Image bytes checked by content: PNG, JPEG, GIF or WebP, at most CORE_IMAGE_MAX. Returns the

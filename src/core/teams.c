@@ -135,28 +135,32 @@ int core_channel_get(struct core *c, const struct store_user *who, int64_t chann
     return *out ? 0 : -ERR_NOT_FOUND;
 }
 
-int core_messages(struct core *c, const struct store_user *who, int64_t channel, int64_t before,
-                  int64_t after, int limit, json_t **out)
+int core_messages(struct core *c, const struct store_user *who, int64_t channel, int64_t thread,
+                  int64_t before, int64_t after, int limit, json_t **out)
 {
     int64_t team;
     int rc = core_channel_team(c, who, channel, &team);
     if (rc)
         return rc;
     bool has_more;
-    json_t *list = store_messages(c->store, channel, before, after, limit, &has_more);
+    json_t *list = store_messages(c->store, channel, thread, before, after, limit, &has_more);
     *out = json_pack("{s:o, s:b}", "messages", list, "has_more", has_more);
     return 0;
 }
 
 int core_message_post(struct core *c, const struct store_user *who, int64_t channel,
-                      const char *text, struct store_write *w)
+                      const char *text, int64_t thread, struct store_write *w)
 {
     int64_t team;
     int rc = core_channel_team(c, who, channel, &team);
     if (rc)
         return rc;
+    int64_t of;
+    if (thread && (store_message_channel(c->store, thread, &of) || of != channel))
+        return -ERR_INVALID_FIELD; /* the store checks again when it commits */
     write_init(w, STORE_MESSAGE_CREATE, who);
     w->channel_id = channel;
     w->text = text;
+    w->thread = thread;
     return 0;
 }

@@ -262,6 +262,17 @@ static int op_message_create(struct store *st, struct store_write *w, int64_t no
     sqlite3_bind_int64(s, 1, w->channel_id);
     if (sql_int64(s, &team) || role_in_tx(st, team, w->actor) == STORE_ROLE_NONE)
         return -ERR_NOT_FOUND;
+    int64_t root = 0;
+    if (w->thread) { /* a reply: in the same channel, under the root (a reply's root, too) */
+        s = conn_stmt(&st->writer, SQL_MESSAGE_THREAD_OF);
+        sqlite3_bind_int64(s, 1, w->thread);
+        int found = sqlite3_step(s) == SQLITE_ROW;
+        int64_t channel = found ? sqlite3_column_int64(s, 0) : 0;
+        root = found ? sqlite3_column_int64(s, 1) : 0;
+        sqlite3_reset(s);
+        if (!found || channel != w->channel_id)
+            return -ERR_INVALID_FIELD;
+    }
     w->id = st->next_seq; /* a message's id is the seq of its message.created event */
     s = conn_stmt(&st->writer, SQL_MESSAGE_INSERT);
     sqlite3_bind_int64(s, 1, w->id);
@@ -269,6 +280,8 @@ static int op_message_create(struct store *st, struct store_write *w, int64_t no
     sqlite3_bind_int64(s, 3, w->actor);
     sqlite3_bind_int64(s, 4, now);
     sqlite3_bind_text(s, 5, w->text, -1, SQLITE_STATIC);
+    if (root)
+        sqlite3_bind_int64(s, 6, root);
     int rc = step_done(s);
     if (rc)
         return rc;

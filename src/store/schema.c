@@ -110,7 +110,9 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (connector_id, key)) WITHOUT ROWID;"
     "CREATE INDEX idempotency_by_age ON idempotency(created);"
     /* the membership history of a user, for resuming live streams as they were */
-    "CREATE INDEX events_by_user ON events(user_id, seq) WHERE user_id IS NOT NULL;",
+    "CREATE INDEX events_by_user ON events(user_id, seq) WHERE user_id IS NOT NULL;"
+    /* replies, listed under their root */
+    "CREATE INDEX messages_by_thread ON messages(thread_root, id) WHERE thread_root IS NOT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

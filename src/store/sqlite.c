@@ -185,6 +185,13 @@ enum store_role store_member_role(struct store *st, int64_t team_id, int64_t use
     return role;
 }
 
+int store_message_channel(struct store *st, int64_t message_id, int64_t *channel_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_MESSAGE_THREAD_OF);
+    sqlite3_bind_int64(s, 1, message_id);
+    return sql_int64(s, channel_id); /* column 0 is the channel */
+}
+
 int store_channel_team(struct store *st, int64_t channel_id, int64_t *team_id)
 {
     sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_CHANNEL_TEAM);
@@ -245,12 +252,15 @@ json_t *store_channel_get(struct store *st, int64_t channel_id)
     return first(s, row_channel);
 }
 
-json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,
-                       int limit, bool *has_more)
+json_t *store_messages(struct store *st, int64_t channel_id, int64_t thread, int64_t before,
+                       int64_t after, int limit, bool *has_more)
 {
     bool forward = after >= 0;
-    sqlite3_stmt *s =
-        conn_stmt(store_reader(st), forward ? SQL_MESSAGES_AFTER : SQL_MESSAGES_BEFORE);
+    enum sql_id q = thread ? (forward ? SQL_THREAD_AFTER : SQL_THREAD_BEFORE)
+                           : (forward ? SQL_MESSAGES_AFTER : SQL_MESSAGES_BEFORE);
+    sqlite3_stmt *s = conn_stmt(store_reader(st), q);
+    if (thread)
+        sqlite3_bind_int64(s, 4, thread);
     sqlite3_bind_int64(s, 1, channel_id);
     sqlite3_bind_int64(s, 2, forward ? after : (before > 0 ? before : INT64_MAX));
     sqlite3_bind_int(s, 3, limit + 1); /* one more than asked tells whether there is more */

@@ -49,7 +49,7 @@ enum store_op {
     STORE_MEMBER_ADD,     /* actor, team_id, user_id, role -> result = Member */
     STORE_MEMBER_REMOVE,  /* actor, team_id, user_id */
     STORE_CHANNEL_CREATE, /* actor, team_id, name -> id, result = Channel */
-    STORE_MESSAGE_CREATE, /* actor, channel_id, text -> id, result = Message */
+    STORE_MESSAGE_CREATE, /* actor, channel_id, text, thread (0: none) -> id, result = Message */
     /* connectors: the connector is connector_id; images are blob/blob_len/content_type */
     STORE_CONNECTOR_CREATE,   /* actor, channel_id, kind, name, image, secret, text = settings
                                  -> id, result = Connector */
@@ -75,6 +75,7 @@ struct store_write {
     int64_t expires;
     void *owned; /* an input buffer the write owns: freed by store_write_release */
     int64_t connector_id;
+    int64_t thread;   /* a message of the thread to reply in, or 0 */
     const char *kind; /* connector type */
     const void *blob; /* image bytes, or NULL */
     size_t blob_len;
@@ -136,6 +137,8 @@ int store_user_by_name(struct store *st, const char *username, struct store_user
 int store_user_by_id(struct store *st, int64_t id, struct store_user *out);
 /* Role of user in team (STORE_ROLE_NONE when not a member or no such team). */
 enum store_role store_member_role(struct store *st, int64_t team_id, int64_t user_id);
+/* Channel of a message: 0, or -ERR_NOT_FOUND. */
+int store_message_channel(struct store *st, int64_t message_id, int64_t *channel_id);
 /* Team of a channel: 0, or -ERR_NOT_FOUND. */
 int store_channel_team(struct store *st, int64_t channel_id, int64_t *team_id);
 
@@ -145,9 +148,10 @@ json_t *store_members(struct store *st, int64_t team_id);                   /* [
 json_t *store_channels(struct store *st, int64_t team_id);                  /* [Channel] */
 json_t *store_channel_get(struct store *st, int64_t channel_id);            /* Channel or NULL */
 /* Messages of a channel, newest first (see docs/api.md for the cursor rules); before 0 = unset,
- * after -1 = unset (after 0 = from the first message). Sets *has_more. */
-json_t *store_messages(struct store *st, int64_t channel_id, int64_t before, int64_t after,
-                       int limit, bool *has_more);
+ * after -1 = unset (after 0 = from the first message). thread 0: the channel's top-level
+ * messages; else the replies under that root. Sets *has_more. */
+json_t *store_messages(struct store *st, int64_t channel_id, int64_t thread, int64_t before,
+                       int64_t after, int limit, bool *has_more);
 
 /* Ids of the teams a user belonged to just after event `at` (at < 0: now), ascending; *n set;
  * caller frees. */

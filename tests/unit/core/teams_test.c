@@ -70,8 +70,8 @@ static void outsider_gets_not_found(void **state)
     assert_int_equal(core_members(f->core, c, f->team, &out), -ERR_NOT_FOUND);
     assert_int_equal(core_channels(f->core, c, f->team, &out), -ERR_NOT_FOUND);
     assert_int_equal(core_channel_get(f->core, c, f->general, &out), -ERR_NOT_FOUND);
-    assert_int_equal(core_messages(f->core, c, f->general, 0, -1, 10, &out), -ERR_NOT_FOUND);
-    assert_int_equal(core_message_post(f->core, c, f->general, "hi", &w), -ERR_NOT_FOUND);
+    assert_int_equal(core_messages(f->core, c, f->general, 0, 0, -1, 10, &out), -ERR_NOT_FOUND);
+    assert_int_equal(core_message_post(f->core, c, f->general, "hi", 0, &w), -ERR_NOT_FOUND);
     assert_int_equal(core_channel_create(f->core, c, f->team, "x", &w), -ERR_NOT_FOUND);
     assert_int_equal(core_member_add(f->core, c, f->team, "carol", "member", &w), -ERR_NOT_FOUND);
     assert_int_equal(core_member_remove(f->core, c, f->team, "bob", &w), -ERR_NOT_FOUND);
@@ -82,7 +82,7 @@ static void outsider_gets_not_found(void **state)
     /* exactly like a team or channel that does not exist */
     assert_int_equal(core_team_get(f->core, &f->alice, f->team + 100, &out), -ERR_NOT_FOUND);
     assert_int_equal(core_channel_get(f->core, &f->alice, f->general + 100, &out), -ERR_NOT_FOUND);
-    assert_int_equal(core_messages(f->core, &f->alice, f->general + 100, 0, -1, 10, &out),
+    assert_int_equal(core_messages(f->core, &f->alice, f->general + 100, 0, 0, -1, 10, &out),
                      -ERR_NOT_FOUND);
 }
 
@@ -107,9 +107,9 @@ static void member_reads_but_may_not_own(void **state)
     assert_int_equal(core_member_remove(f->core, b, f->team, "alice", &w), -ERR_FORBIDDEN);
 
     /* a member may post and read */
-    assert_int_equal(core_message_post(f->core, b, f->general, "hello", &w), 0);
+    assert_int_equal(core_message_post(f->core, b, f->general, "hello", 0, &w), 0);
     int64_t id = tu_commit(f->st, &w, 0);
-    assert_int_equal(core_messages(f->core, b, f->general, 0, -1, 10, &out), 0);
+    assert_int_equal(core_messages(f->core, b, f->general, 0, 0, -1, 10, &out), 0);
     json_t *msgs = json_object_get(out, "messages");
     assert_int_equal(json_array_size(msgs), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(msgs, 0), "id")), id);

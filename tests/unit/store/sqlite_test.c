@@ -38,69 +38,69 @@ static void messages_paging(void **state)
     }
     bool more = false;
 
-    json_t *p = store_messages(f->st, general, 0, -1, 10, &more); /* the newest 10 */
+    json_t *p = store_messages(f->st, general, 0, 0, -1, 10, &more); /* the newest 10 */
     assert_page(p, ids, 24, 15);
     assert_true(more);
     assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0), "text")), "m24");
     json_decref(p);
 
-    p = store_messages(f->st, general, ids[15], -1, 10, &more);
+    p = store_messages(f->st, general, 0, ids[15], -1, 10, &more);
     assert_page(p, ids, 14, 5);
     assert_true(more);
     json_decref(p);
 
-    p = store_messages(f->st, general, ids[5], -1, 10, &more);
+    p = store_messages(f->st, general, 0, ids[5], -1, 10, &more);
     assert_page(p, ids, 4, 0);
     assert_false(more);
     json_decref(p);
 
-    p = store_messages(f->st, general, ids[0], -1, 10, &more);
+    p = store_messages(f->st, general, 0, ids[0], -1, 10, &more);
     assert_int_equal(json_array_size(p), 0);
     assert_false(more);
     json_decref(p);
 
     /* after: the oldest `limit` newer than the cursor, still newest first */
-    p = store_messages(f->st, general, 0, ids[0], 10, &more);
+    p = store_messages(f->st, general, 0, 0, ids[0], 10, &more);
     assert_page(p, ids, 10, 1);
     assert_true(more);
     json_decref(p);
 
-    p = store_messages(f->st, general, 0, ids[20], 10, &more);
+    p = store_messages(f->st, general, 0, 0, ids[20], 10, &more);
     assert_page(p, ids, 24, 21);
     assert_false(more);
     json_decref(p);
 
-    p = store_messages(f->st, general, 0, ids[24], 10, &more);
+    p = store_messages(f->st, general, 0, 0, ids[24], 10, &more);
     assert_int_equal(json_array_size(p), 0);
     assert_false(more);
     json_decref(p);
 
     /* exact fits */
-    p = store_messages(f->st, general, 0, -1, 25, &more);
+    p = store_messages(f->st, general, 0, 0, -1, 25, &more);
     assert_page(p, ids, 24, 0);
     assert_false(more);
     json_decref(p);
-    p = store_messages(f->st, general, 0, -1, 24, &more);
+    p = store_messages(f->st, general, 0, 0, -1, 24, &more);
     assert_page(p, ids, 24, 1);
     assert_true(more);
     json_decref(p);
-    p = store_messages(f->st, general, 0, ids[14], 10, &more);
+    p = store_messages(f->st, general, 0, 0, ids[14], 10, &more);
     assert_page(p, ids, 24, 15);
     assert_false(more);
     json_decref(p);
 
     /* after=0: the oldest `limit` from the first message */
-    p = store_messages(f->st, general, 0, 0, 10, &more);
+    p = store_messages(f->st, general, 0, 0, 0, 10, &more);
     assert_page(p, ids, 9, 0);
     assert_true(more);
     json_decref(p);
-    p = store_messages(f->st, general, 0, 0, 25, &more);
+    p = store_messages(f->st, general, 0, 0, 0, 25, &more);
     assert_page(p, ids, 24, 0);
     assert_false(more);
     json_decref(p);
 
     /* a channel with nothing / that does not exist */
-    p = store_messages(f->st, general + 1000, 0, -1, 10, &more);
+    p = store_messages(f->st, general + 1000, 0, 0, -1, 10, &more);
     assert_int_equal(json_array_size(p), 0);
     assert_false(more);
     json_decref(p);

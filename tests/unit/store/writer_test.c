@@ -147,11 +147,11 @@ static void group_commit_many_threads(void **state)
 
     /* and the store holds them all */
     bool more;
-    json_t *page = store_messages(f->st, general, 0, -1, 200, &more);
+    json_t *page = store_messages(f->st, general, 0, 0, -1, 200, &more);
     assert_int_equal(json_array_size(page), 200);
     assert_true(more);
     json_decref(page);
-    page = store_messages(f->st, general, 0, seq0 + THREADS * PER_THREAD - 150, 200, &more);
+    page = store_messages(f->st, general, 0, 0, seq0 + THREADS * PER_THREAD - 150, 200, &more);
     assert_int_equal(json_array_size(page), 150);
     assert_false(more);
     json_decref(page);
@@ -247,7 +247,7 @@ static void failing_write_spares_batch(void **state)
     assert_int_equal(u.id, w[1].id);
     assert_int_equal(store_user_by_name(f->st, "first", &u, NULL), 0);
     bool more;
-    json_t *page = store_messages(f->st, general, 0, -1, 10, &more);
+    json_t *page = store_messages(f->st, general, 0, 0, -1, 10, &more);
     assert_int_equal(json_array_size(page), 2);
     json_decref(page);
     for (int i = 0; i < 6; i++)
@@ -304,7 +304,7 @@ static void reopen_keeps_everything(void **state)
     assert_int_equal(u.id, alice);
     assert_int_equal(store_member_role(f->st, team, alice), STORE_ROLE_OWNER);
     bool more;
-    json_t *page = store_messages(f->st, general, 0, -1, 10, &more);
+    json_t *page = store_messages(f->st, general, 0, 0, -1, 10, &more);
     assert_int_equal(json_array_size(page), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(page, 0), "text")),
                         "survives");
