@@ -39,7 +39,7 @@ struct api_req *api_req(struct http_req *r);
 /* Path parameter i as an id: 0, or -ERR_NOT_FOUND. */
 int api_path_id(struct http_req *r, size_t i, int64_t *out);
 /* Suspends r and commits a->w (prepared by core); finish(r) answers after the commit, or the
- * write's error is answered. Returns 0. */
+ * write's error is answered (through the route's own error replier when it has one). Returns 0. */
 int api_commit(struct http_req *r, void (*finish)(struct http_req *r));
 /* finish() for writes that answer 201 with the created object / 204. */
 void api_finish_created(struct http_req *r);

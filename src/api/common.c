@@ -42,10 +42,12 @@ static void commit_done(struct store_write *w)
 static void commit_resumed(struct http_req *r)
 {
     struct api_req *a = api_req(r);
-    if (a->w.rc)
-        http_reply_error(r, a->w.rc, NULL);
-    else
+    if (!a->w.rc)
         a->finish(r);
+    else if (r->route->fail) /* in the route's own conventions (a webhook's) */
+        r->route->fail(r, a->w.rc, NULL);
+    else
+        http_reply_error(r, a->w.rc, NULL);
 }
 
 int api_commit(struct http_req *r, void (*finish)(struct http_req *r))

@@ -214,21 +214,6 @@ static void webhook_answer(struct http_req *r)
     reply_text(r, 200, success_reply(a->style));
 }
 
-static void webhook_committed(struct http_req *r)
-{
-    struct api_req *a = api_req(r);
-    if (a->w.rc) {
-        r->route->fail(r, a->w.rc, NULL);
-        return;
-    }
-    webhook_answer(r);
-}
-
-static void webhook_done(struct store_write *w)
-{
-    http_resume(w->arg);
-}
-
 static int webhook_post(struct http_req *r, int style)
 {
     struct api *api = api_of(r);
@@ -299,14 +284,7 @@ static int webhook_post(struct http_req *r, int style)
     core_webhook_post(api->core, id, &a->card, a->card_json, dialect, r->body.len,
                       r->body.len ? r->body.data : NULL, key, success_reply(style), &a->w);
     a->w.flag = a->wait && style == STYLE_DISCORD; /* the answer carries the message */
-    a->w.done = webhook_done;
-    a->w.arg = r;
-    http_suspend(r, webhook_committed); /* before submitting: the commit may come at once */
-    if ((rc = core_submit(api->core, &a->w))) {
-        a->w.rc = rc;
-        http_resume(r);
-    }
-    return 0;
+    return api_commit(r, webhook_answer);
 }
 
 int api_webhook_teams(struct http_req *r)

@@ -28,7 +28,7 @@ static void raise_fd_limit(void)
 
 /* The web client's directory: --web, else web/dist beside the directory the binary was built
  * in (build/switchboard -> web/dist), when it exists. NULL when there is none. */
-static const char *web_dir(const struct config *cfg, const char *argv0, char *buf, size_t len)
+static const char *web_dir(const struct config *cfg, char *buf, size_t len)
 {
     if (cfg->web && *cfg->web)
         return cfg->web;
@@ -43,7 +43,6 @@ static const char *web_dir(const struct config *cfg, const char *argv0, char *bu
     *slash = '\0';
     char guess[4200];
     snprintf(guess, sizeof guess, "%s/../web/dist", exe);
-    (void)argv0;
     struct stat sb;
     if (stat(guess, &sb) || !S_ISDIR(sb.st_mode) || !realpath(guess, exe))
         return NULL;
@@ -85,7 +84,7 @@ int cli_serve(int argc, char **argv)
     core_configure(api.core, &cc);
     struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed, http_conn_fd};
     char web_buf[4200];
-    const char *web = web_dir(&cfg, argv ? argv[0] : NULL, web_buf, sizeof web_buf);
+    const char *web = web_dir(&cfg, web_buf, sizeof web_buf);
     struct http_static *web_files = NULL;
     if (web && !(web_files = http_static_load(web, err, sizeof err))) {
         fprintf(stderr, "switchboard: %s\n", err);

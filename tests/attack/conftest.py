@@ -1,17 +1,8 @@
-"""Reuses the integration suite's fixtures (template data directory with users and tokens,
-`make_server`, `server`) and helpers (sbhelpers, hooks) without copying them."""
+"""Reuses the integration suite's fixtures and helpers (tests/reuse_integration.py)."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
-INTEGRATION = Path(__file__).resolve().parents[1] / "integration"
-sys.path.insert(0, str(INTEGRATION))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-_spec = importlib.util.spec_from_file_location("sb_integration_conftest", INTEGRATION / "conftest.py")
-_integration = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_integration)
-
-template = _integration.template
-make_server = _integration.make_server
-server = _integration.server
+from reuse_integration import make_server, server, template  # noqa: E402,F401
