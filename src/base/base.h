@@ -77,6 +77,19 @@ bool secret_equal(const char *a, const char *b);
 /* argon2id password hash (libsodium's interactive limits); returns 0 or -ERR_INTERNAL. */
 int password_hash(const char *password, char out[128]);
 bool password_verify(const char *stored, const char *password);
+/* HMAC-SHA256 of data keyed by key (a C string), as lowercase hex (GitHub's signatures). */
+void hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65]);
+/* HMAC-SHA1 of data followed by data2, keyed by key, as standard base64 (Trello's). */
+void hmac_sha1_base64(const char *key, const void *data, size_t len, const void *data2,
+                      size_t len2, char out[32]);
+/* Secrets the server must read back (signing secrets) are sealed (XSalsa20-Poly1305) with a key
+ * kept in a file beside the database, not in it: a copied database alone does not reveal them.
+ * seal_key_load reads the key, creating the file (mode 0600) when absent: 0 or -ERR_INTERNAL. */
+int seal_key_load(const char *path, unsigned char key[32]);
+/* base64(nonce | box); caller frees. */
+char *seal_text(const unsigned char key[32], const char *plain);
+/* The plain text, or NULL when the box was not sealed with this key; caller frees. */
+char *unseal_text(const unsigned char key[32], const char *sealed);
 
 /* ---- JSON ---- */
 #define JSON_MAX_DEPTH 32

@@ -1,9 +1,18 @@
-/* crypto.c: random tokens, hashes of stored secrets, CSRF derivation and password hashing, all
- * through libsodium. Not for: signature schemes of particular services (connectors own those). */
+/* crypto.c: random tokens, hashes of stored secrets, CSRF derivation, password hashing, the
+ * HMACs services sign webhooks with, and sealing of secrets kept at rest, through libsodium
+ * (OpenSSL only for SHA-1, which libsodium lacks). Which header carries which MAC is the
+ * connectors' business. */
 #include "base.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int base_crypto_init(void)
 {
@@ -66,4 +75,93 @@ int password_hash(const char *password, char out[128])
 bool password_verify(const char *stored, const char *password)
 {
     return crypto_pwhash_str_verify(stored, password, strlen(password)) == 0;
+}
+
+void hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65])
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+    crypto_auth_hmacsha256_update(&st, data, len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(out, 65, mac, sizeof mac);
+    sodium_memzero(&st, sizeof st);
+}
+
+void hmac_sha1_base64(const char *key, const void *data, size_t len, const void *data2,
+                      size_t len2, char out[32])
+{
+    /* libsodium has no SHA-1; Trello's scheme needs it, so this one comes from OpenSSL */
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    size_t n = 0;
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    BUG_ON(!hmac);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac);
+    BUG_ON(!ctx);
+    char digest[] = "SHA1";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    BUG_ON(!EVP_MAC_init(ctx, (const unsigned char *)key, strlen(key), params));
+    EVP_MAC_update(ctx, data, len);
+    EVP_MAC_update(ctx, data2, len2);
+    EVP_MAC_final(ctx, mac, &n, sizeof mac);
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(hmac);
+    sodium_bin2base64(out, 32, mac, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int seal_key_load(const char *path, unsigned char key[32])
+{
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        size_t n = fread(key, 1, 32, f);
+        fclose(f);
+        return n == 32 ? 0 : -ERR_INTERNAL;
+    }
+    if (errno != ENOENT)
+        return -ERR_INTERNAL;
+    randombytes_buf(key, 32);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return -ERR_INTERNAL;
+    ssize_t w = write(fd, key, 32);
+    int rc = w == 32 && fsync(fd) == 0 ? 0 : -ERR_INTERNAL;
+    close(fd);
+    return rc;
+}
+
+char *seal_text(const unsigned char key[32], const char *plain)
+{
+    size_t n = strlen(plain), clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
+    unsigned char *c = xmalloc(clen);
+    randombytes_buf(c, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)plain, n, c,
+                          key);
+    size_t b64 = sodium_base64_ENCODED_LEN(clen, sodium_base64_VARIANT_ORIGINAL);
+    char *out = xmalloc(b64);
+    sodium_bin2base64(out, b64, c, clen, sodium_base64_VARIANT_ORIGINAL);
+    free(c);
+    return out;
+}
+
+char *unseal_text(const unsigned char key[32], const char *sealed)
+{
+    size_t len = strlen(sealed), n;
+    unsigned char *c = xmalloc(len + 1);
+    if (sodium_base642bin(c, len, sealed, len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+        n < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
+        free(c);
+        return NULL;
+    }
+    size_t plen = n - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+    char *plain = xmalloc(plen + 1);
+    if (crypto_secretbox_open_easy((unsigned char *)plain, c + crypto_secretbox_NONCEBYTES,
+                                   n - crypto_secretbox_NONCEBYTES, c, key)) {
+        free(c);
+        free(plain);
+        return NULL;
+    }
+    plain[plen] = '\0';
+    free(c);
+    return plain;
 }

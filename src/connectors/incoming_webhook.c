@@ -3,13 +3,17 @@
 #include "connectors.h"
 
 static const struct connector_setting settings[] = {
-    {"name", "Name", "string", true, false},
-    {"image", "Image", "image", false, false},
+    {"name", "Name", "string", true, false, NULL, NULL, NULL, 0, 128},
+    {"image", "Image", "image", false, false, NULL, NULL, NULL, 0, 0},
 };
 
-static int translate(const struct connector_request *req, struct card *out, char msg[160])
+static int translate(const struct connector_request *req, struct connector_result *out,
+                     char msg[160])
 {
-    return cards_from_payload(req->payload, req->forced, req->limits, out, msg);
+    int rc = cards_from_payload(req->payload, req->forced, req->limits, &out->card, msg);
+    if (!rc)
+        out->outcome = CONNECTOR_POST;
+    return rc;
 }
 
 const struct connector_type connector_incoming_webhook;
@@ -19,7 +23,10 @@ const struct connector_type connector_incoming_webhook = {
     .description = "Send data from any service or script to this channel: POST JSON (Teams "
                    "MessageCard or Adaptive Card, Slack or Discord style) to a unique URL.",
     .icon = "webhook",
+    .kind = CONNECTOR_PUSH,
     .settings = settings,
     .n_settings = sizeof settings / sizeof settings[0],
+    .setup = "POST JSON to {url}: a Teams MessageCard or Adaptive Card message, or `{\"text\": "
+             "\"...\"}`. Slack tools use {url}/slack and Discord tools {url}/discord.",
     .translate = translate,
 };

@@ -253,8 +253,13 @@ int core_webhook_translate(struct core *c, const struct store_connector_auth *co
         snprintf(msg, 160, "unknown connector type '%s'", conn->type);
         return CARD_ERR_INVALID;
     }
-    struct connector_request req = {payload, forced, c->cfg.card_limits};
-    return t->translate(&req, out, msg);
+    struct connector_request req = {.payload = payload, .forced = forced,
+                                    .limits = c->cfg.card_limits};
+    struct connector_result r;
+    memset(&r, 0, sizeof r);
+    int rc = t->translate(&req, &r, msg);
+    *out = r.card;
+    return rc;
 }
 
 void core_webhook_post(struct core *c, int64_t connector_id, const struct card *card,

@@ -1,0 +1,28 @@
+/* rss.c: the RSS/Atom feed connector. (Being written: settings, signature check and translation.) */
+#include "connectors.h"
+
+static const struct connector_setting settings[] = {
+    {"name", "Name", "string", true, false, NULL, NULL, NULL, 0, 128},
+    {"image", "Image", "image", false, false, NULL, NULL, NULL, 0, 0},
+};
+
+static int translate(const struct connector_request *req, struct connector_result *out,
+                     char msg[160])
+{
+    (void)req;
+    (void)msg;
+    return connector_ignore(out, "not rendered yet");
+}
+
+const struct connector_type connector_rss;
+const struct connector_type connector_rss = {
+    .id = "rss",
+    .name = "RSS/Atom feed",
+    .description = "RSS/Atom feed events in this channel.",
+    .icon = "rss",
+    .kind = CONNECTOR_PULLED,
+    .settings = settings,
+    .n_settings = sizeof settings / sizeof settings[0],
+    .setup = "Paste {url} into RSS/Atom feed.",
+    .translate = translate,
+};
