@@ -13,7 +13,7 @@ struct api {
     struct hub *hub;
     struct jobs *jobs;      /* slow work (password checks) */
     const char *public_url; /* base of the URLs handed out ("" = from the request's Host) */
-    size_t max_hook_body;   /* for the 413 message */
+    size_t max_hook_body; /* the Incoming Webhook's body cap (service connectors': the HTTP one) */
 };
 
 extern const struct http_route api_routes[];

@@ -22,9 +22,10 @@ struct api_req {
     void (*finish)(struct http_req *r);
     int rc; /* outcome of work done off the worker thread */
     unsigned retry_after;
-    char token[64];   /* a new session's secret, until it is set as a cookie */
+    char token[64];   /* a new session's secret / a connector's URL secret, until answered */
+    char signing[64]; /* a connector's generated signing secret, until answered */
     void *image;      /* decoded image bytes of a connector create/update */
-    struct card card; /* a webhook's card, with its JSON text, until committed */
+    struct connector_result res; /* a webhook's result and card, until committed */
     char *card_json;
     int style; /* the webhook's reply conventions (webhook.c) */
     bool wait; /* Discord ?wait=true */
@@ -41,6 +42,8 @@ int api_path_id(struct http_req *r, size_t i, int64_t *out);
 /* Suspends r and commits a->w (prepared by core); finish(r) answers after the commit, or the
  * write's error is answered (through the route's own error replier when it has one). Returns 0. */
 int api_commit(struct http_req *r, void (*finish)(struct http_req *r));
+/* "http://host" the client used (or --public-url), without a trailing slash. */
+void api_base_url(struct http_req *r, char *out, size_t len);
 /* finish() for writes that answer 201 with the created object / 204. */
 void api_finish_created(struct http_req *r);
 void api_finish_no_content(struct http_req *r);

@@ -1,7 +1,10 @@
 /* common.c: the routes table, per-request state, and committing a prepared write. */
 #include "api_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 const struct http_route api_routes[] = {
 #define ROUTE(method, pattern, handler, flags, fail) {method, pattern, handler, flags, fail},
@@ -15,7 +18,7 @@ static void api_req_free(void *p)
     struct api_req *a = p;
     store_write_release(&a->w);
     free(a->image);
-    card_release(&a->card);
+    card_release(&a->res.card);
     free(a->card_json);
     free(a);
 }
@@ -84,4 +87,21 @@ json_t *api_user_json(const struct store_user *u)
 int api_health(struct http_req *r)
 {
     return http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* "http://host" the client used (or --public-url), without a trailing slash. */
+void api_base_url(struct http_req *r, char *out, size_t len)
+{
+    const char *pub = api_of(r)->public_url;
+    if (pub && *pub) {
+        snprintf(out, len, "%s", pub);
+    } else {
+        const char *host = http_header(r, "Host");
+        const char *proto = http_header(r, "X-Forwarded-Proto");
+        bool https = proto && !strcasecmp(proto, "https");
+        snprintf(out, len, "%s://%s", https ? "https" : "http", host ? host : "localhost");
+    }
+    size_t n = strlen(out);
+    while (n && out[n - 1] == '/')
+        out[--n] = '\0';
 }

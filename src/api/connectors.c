@@ -1,6 +1,7 @@
 /* connectors.c: /api/v1/connector-types, a channel's connectors, one connector (rename, image,
- * rotate, take over, delete, delivery log) and the images they show. A secret URL is answered
- * once, on creation and on rotation; only its hash is stored. */
+ * settings, rotate, take over, delete, delivery log) and the images they show. A secret URL is
+ * answered once, on creation and on rotation; only its hash is stored. A generated signing
+ * secret is answered once too, and kept sealed. */
 #include "api_int.h"
 
 #include <stdio.h>
@@ -12,28 +13,11 @@ int api_connector_types(struct http_req *r)
     return http_reply_json(r, 200, json_pack("{s:o}", "types", connectors_catalog_json()));
 }
 
-/* "http://host" the client used (or --public-url), without a trailing slash. */
-static void base_url(struct http_req *r, char *out, size_t len)
-{
-    const char *pub = api_of(r)->public_url;
-    if (pub && *pub) {
-        snprintf(out, len, "%s", pub);
-    } else {
-        const char *host = http_header(r, "Host");
-        const char *proto = http_header(r, "X-Forwarded-Proto");
-        bool https = proto && !strcasecmp(proto, "https");
-        snprintf(out, len, "%s://%s", https ? "https" : "http", host ? host : "localhost");
-    }
-    size_t n = strlen(out);
-    while (n && out[n - 1] == '/')
-        out[--n] = '\0';
-}
-
 /* The connector's JSON with its secret URL (answered only now). */
 static json_t *with_url(struct http_req *r, json_t *connector, const char *secret)
 {
     char base[256], url[512];
-    base_url(r, base, sizeof base);
+    api_base_url(r, base, sizeof base);
     json_int_t id = json_integer_value(json_object_get(connector, "id"));
     snprintf(url, sizeof url, "%s/webhook/%lld/%s", base, (long long)id, secret);
     json_object_set_new(connector, "url", json_string(url));
@@ -44,7 +28,19 @@ static void finish_with_url(struct http_req *r, int status)
 {
     struct api_req *a = api_req(r);
     json_t *c = json_deep_copy(a->w.result);
-    http_reply_json(r, status, with_url(r, c, a->token));
+    if (strcmp(json_string_value(json_object_get(c, "type")), "rss"))
+        with_url(r, c, a->token); /* a pulled connector has no URL */
+    if (a->signing[0])
+        json_object_set_new(c, "secret", json_string(a->signing));
+    http_reply_json(r, status, c);
+}
+
+static void finish_signing_rotated(struct http_req *r)
+{
+    struct api_req *a = api_req(r);
+    json_t *c = json_deep_copy(a->w.result);
+    json_object_set_new(c, "secret", json_string(a->signing));
+    http_reply_json(r, 200, c);
 }
 
 static void finish_created_with_url(struct http_req *r)
@@ -62,23 +58,28 @@ static void finish_ok(struct http_req *r)
     http_reply_json(r, 200, json_incref(api_req(r)->w.result));
 }
 
-/* The optional name and image fields of a create or update. */
-static int read_fields(struct http_req *r, bool name_required, const char **name,
-                       const char **image_type, size_t *image_len)
+/* The fields of a create or update: name, image, settings and secret (a "password" setting). */
+static int read_fields(struct http_req *r, bool name_required, struct core_connector_fields *f)
 {
     struct api_req *a = api_req(r);
     char msg[160];
-    int rc = json_get_string(r->json, "name", name_required, 1, CORE_NAME_MAX, true, name, msg);
+    memset(f, 0, sizeof *f);
+    int rc = json_get_string(r->json, "name", name_required, 1, CORE_NAME_MAX, true, &f->name, msg);
     if (rc)
         return http_fail(r, rc, "%s", msg);
     const char *image;
     rc = json_get_string(r->json, "image", false, 1, CORE_IMAGE_MAX * 2, true, &image, msg);
     if (rc)
         return http_fail(r, rc, "%s", msg);
-    *image_type = NULL;
-    *image_len = 0;
-    if (image && (rc = core_image_decode(image, &a->image, image_len, image_type, msg)))
+    if (image && (rc = core_image_decode(image, &a->image, &f->image_len, &f->image_type, msg)))
         return http_fail(r, rc, "%s", msg);
+    f->image = a->image;
+    rc = json_get_string(r->json, "secret", false, 1, 256, true, &f->password, msg);
+    if (rc)
+        return http_fail(r, rc, "%s", msg);
+    f->settings = json_object_get(r->json, "settings");
+    if (f->settings && !json_is_object(f->settings))
+        return http_fail(r, -ERR_INVALID_FIELD, "'settings' must be an object");
     return 0;
 }
 
@@ -96,27 +97,20 @@ int api_connectors_create(struct http_req *r)
 {
     struct api_req *a = api_req(r);
     int64_t channel;
-    const char *type, *name, *image_type;
-    size_t image_len;
+    const char *type;
     char msg[160];
+    struct core_connector_fields f;
     int rc = api_path_id(r, 0, &channel);
     if (rc)
         return rc;
     if ((rc = json_get_string(r->json, "type", false, 1, 64, true, &type, msg)))
         return http_fail(r, rc, "%s", msg);
-    if (!type)
-        type = "incoming_webhook";
-    if (!connectors_find(type))
-        return http_fail(r, -ERR_INVALID_FIELD,
-                         "unknown connector type '%s' (see "
-                         "/api/v1/connector-types)",
-                         type);
-    if ((rc = read_fields(r, true, &name, &image_type, &image_len)))
+    if ((rc = read_fields(r, true, &f)))
         return rc;
-    rc = core_connector_create(api_of(r)->core, &a->user, channel, type, name, a->image, image_len,
-                               image_type, a->token, &a->w);
+    rc = core_connector_create(api_of(r)->core, &a->user, channel, type ? type : "incoming_webhook",
+                               &f, a->token, a->signing, &a->w, msg);
     if (rc == -ERR_INVALID_FIELD)
-        return http_fail(r, rc, "unknown connector type '%s'", type);
+        return http_fail(r, rc, "%s", msg);
     if (rc)
         return rc;
     return api_commit(r, finish_created_with_url);
@@ -136,15 +130,17 @@ int api_connector_update(struct http_req *r)
 {
     struct api_req *a = api_req(r);
     int64_t id;
-    const char *name, *image_type;
-    size_t image_len;
+    char msg[160];
+    struct core_connector_fields f;
     int rc = api_path_id(r, 0, &id);
-    if (rc || (rc = read_fields(r, false, &name, &image_type, &image_len)))
+    if (rc || (rc = read_fields(r, false, &f)))
         return rc;
-    if (!name && !a->image)
-        return http_fail(r, -ERR_INVALID_FIELD, "give 'name' and/or 'image'");
-    if ((rc = core_connector_update(api_of(r)->core, &a->user, id, name, a->image, image_len,
-                                    image_type, &a->w)))
+    if (!f.name && !f.image && !f.settings && !f.password)
+        return http_fail(r, -ERR_INVALID_FIELD, "give 'name', 'image', 'settings' or 'secret'");
+    rc = core_connector_update(api_of(r)->core, &a->user, id, &f, &a->w, msg);
+    if (rc == -ERR_INVALID_FIELD)
+        return http_fail(r, rc, "%s", msg);
+    if (rc)
         return rc;
     return api_commit(r, finish_ok);
 }
@@ -167,6 +163,41 @@ int api_connector_rotate(struct http_req *r)
     if (rc || (rc = core_connector_rotate(api_of(r)->core, &a->user, id, a->token, &a->w)))
         return rc;
     return api_commit(r, finish_rotated);
+}
+
+int api_connector_rotate_secret(struct http_req *r)
+{
+    struct api_req *a = api_req(r);
+    int64_t id;
+    int rc = api_path_id(r, 0, &id);
+    if (rc)
+        return rc;
+    rc = core_connector_rotate_signing(api_of(r)->core, &a->user, id, a->signing, &a->w);
+    if (rc == -ERR_CONFLICT)
+        return http_fail(r, rc, "this connector has no generated secret to rotate");
+    if (rc)
+        return rc;
+    return api_commit(r, finish_signing_rotated);
+}
+
+static void finish_accepted(struct http_req *r)
+{
+    http_reply_json(r, 202, json_pack("{s:b}", "ok", 1));
+}
+
+int api_connector_check(struct http_req *r)
+{
+    struct api_req *a = api_req(r);
+    int64_t id;
+    int rc = api_path_id(r, 0, &id);
+    if (rc)
+        return rc;
+    rc = core_feed_check_now(api_of(r)->core, &a->user, id, &a->w);
+    if (rc == -ERR_CONFLICT)
+        return http_fail(r, rc, "only a feed connector can be checked");
+    if (rc)
+        return rc;
+    return api_commit(r, finish_accepted);
 }
 
 int api_connector_takeover(struct http_req *r)

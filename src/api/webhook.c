@@ -11,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-enum style { STYLE_TEAMS, STYLE_SLACK, STYLE_DISCORD };
+/* STYLE_SERVICE: a service connector (GitHub, ...): JSON answers ({"ok":true,"message_id"} or
+ * {"ok":true,"ignored":"why"}); its errors are text, as the Teams style's. */
+enum style { STYLE_TEAMS, STYLE_SLACK, STYLE_DISCORD, STYLE_SERVICE };
 
 #define WEBHOOK_MAX_DEPTH 64 /* Adaptive Cards nest deeper than API bodies */
 
@@ -183,8 +185,8 @@ static int refuse(struct http_req *r, int64_t connector, const char *dialect, in
     va_start(ap, fmt);
     vsnprintf(r->error_message, sizeof r->error_message, fmt, ap);
     va_end(ap);
-    core_delivery_log(api_of(r)->core, connector, dialect, err_status(err), r->error_message,
-                      r->body.len, r->body.len ? r->body.data : NULL);
+    core_delivery_log(api_of(r)->core, connector, dialect, err_status(err), "refused",
+                      r->error_message, r->body.len, r->body.len ? r->body.data : NULL);
     return err;
 }
 
@@ -196,6 +198,13 @@ static const char *success_reply(int style)
 static void webhook_answer(struct http_req *r)
 {
     struct api_req *a = api_req(r);
+    if (a->style == STYLE_SERVICE) {
+        json_t *m = json_pack("{s:b, s:I}", "ok", 1, "message_id", (json_int_t)a->w.id);
+        if (a->w.root_id)
+            json_object_set_new(m, "thread", json_integer(a->w.root_id));
+        http_reply_json(r, 200, m);
+        return;
+    }
     if (a->w.replayed && a->style != STYLE_DISCORD) {
         reply_text(r, a->w.replay_status, a->w.replay_body);
         return;
@@ -214,11 +223,31 @@ static void webhook_answer(struct http_req *r)
     reply_text(r, 200, success_reply(a->style));
 }
 
+static const char *header_of(void *ctx, const char *name)
+{
+    return http_header(ctx, name);
+}
+
+/* The URL this request was sent to, as the service was given it (Trello signs it). */
+static void callback_url(struct http_req *r, char *out, size_t len)
+{
+    char base[256];
+    api_base_url(r, base, sizeof base);
+    snprintf(out, len, "%s%s", base, r->url);
+}
+
+/* A request to a service connector (GitHub, GitLab, ...) that posted nothing: 200 and why. */
+static int ignored(struct http_req *r, int64_t id, const char *dialect, const char *reason)
+{
+    core_delivery_log(api_of(r)->core, id, dialect, 200, "ignored", reason, r->body.len,
+                      r->body.len ? r->body.data : NULL);
+    return http_reply_json(r, 200, json_pack("{s:b, s:s}", "ok", 1, "ignored", reason));
+}
+
 static int webhook_post(struct http_req *r, int style)
 {
     struct api *api = api_of(r);
     struct api_req *a = api_req(r);
-    a->style = style;
     int64_t id;
     struct store_connector_auth conn;
     if (!parse_id(http_param(r, 0), &id))
@@ -226,13 +255,21 @@ static int webhook_post(struct http_req *r, int style)
     int rc = core_webhook_check(api->core, id, http_param(r, 1), &conn);
     if (rc == -ERR_NOT_FOUND)
         return rc; /* nothing to log against: it may not exist */
-    const char *dialect = style == STYLE_SLACK     ? "slack"
+    bool service = strcmp(conn.type, "incoming_webhook") != 0;
+    if (service && style != STYLE_TEAMS)
+        return -ERR_NOT_FOUND; /* the /slack and /discord forms are the Incoming Webhook's */
+    a->style = service ? STYLE_SERVICE : style;
+    const char *dialect = service                  ? conn.type
+                          : style == STYLE_SLACK   ? "slack"
                           : style == STYLE_DISCORD ? "discord"
                                                    : NULL;
     if (rc == -ERR_FORBIDDEN)
         return refuse(r, id, dialect, rc, "%s", conn.reason);
     if (rc)
         return refuse(r, id, dialect, rc, "this webhook was removed");
+    if (!service && r->body.len > api->max_hook_body)
+        return refuse(r, id, dialect, -ERR_PAYLOAD_TOO_LARGE, "the body is larger than %zu bytes",
+                      api->max_hook_body);
     unsigned wait = core_webhook_admit(api->core, id);
     if (wait)
         return refuse(r, id, dialect, -ERR_TOO_MANY_REQUESTS, "%u", wait);
@@ -260,16 +297,32 @@ static int webhook_post(struct http_req *r, int style)
     free(form);
     if (!payload)
         return refuse(r, id, dialect, rc, "%s", msg);
-    enum card_dialect forced = style == STYLE_SLACK     ? CARD_SLACK
-                               : style == STYLE_DISCORD ? CARD_DISCORD
-                                                        : CARD_AUTO;
-    int cerr = core_webhook_translate(api->core, &conn, payload, forced, &a->card, msg);
+    char url[600];
+    callback_url(r, url, sizeof url);
+    struct connector_request req = {
+        .payload = payload,
+        .forced = style == STYLE_SLACK     ? CARD_SLACK
+                  : style == STYLE_DISCORD ? CARD_DISCORD
+                                           : CARD_AUTO,
+        .header = header_of,
+        .header_ctx = r,
+        .body = r->body.data ? r->body.data : "",
+        .body_len = r->body.len,
+        .callback_url = url,
+    };
+    rc = core_webhook_translate(api->core, &conn, &req, &a->res, msg);
     json_decref(payload);
-    if (cerr)
-        return refuse(r, id, dialect, -ERR_BAD_REQUEST, "%s", msg);
-    dialect = card_dialect_name(a->card.dialect);
+    if (rc)
+        return refuse(r, id, dialect, rc, "%s", msg);
+    if (a->res.outcome == CONNECTOR_IGNORED)
+        return ignored(r, id, dialect, a->res.reason);
+    if (!service)
+        dialect = card_dialect_name(a->res.card.dialect);
 
     const char *key = http_header(r, "Idempotency-Key");
+    if (!key && service) /* services name each delivery: a redelivery posts nothing twice */
+        key = http_header(r, strcmp(conn.type, "github") ? "X-Gitlab-Event-UUID"
+                                                         : "X-GitHub-Delivery");
     if (key && (!*key || strlen(key) > CORE_IDEMPOTENCY_KEY_MAX))
         return refuse(r, id, dialect, -ERR_BAD_REQUEST,
                       "Idempotency-Key must have 1 to %d "
@@ -277,12 +330,13 @@ static int webhook_post(struct http_req *r, int style)
                       CORE_IDEMPOTENCY_KEY_MAX);
     char image[128];
     snprintf(image, sizeof image, "/api/v1/images/%s", conn.image_hash);
-    card_set_sender(&a->card, conn.name, conn.image_hash[0] ? image : NULL);
-    a->card_json = json_dump_compact(a->card.json);
+    card_set_sender(&a->res.card, conn.name, conn.image_hash[0] ? image : NULL);
+    a->card_json = json_dump_compact(a->res.card.json);
     const char *q = http_query(r, "wait");
     a->wait = q && (!strcmp(q, "true") || !strcmp(q, "1"));
-    core_webhook_post(api->core, id, &a->card, a->card_json, dialect, r->body.len,
-                      r->body.len ? r->body.data : NULL, key, success_reply(style), &a->w);
+    core_webhook_post(api->core, id, &a->res, a->card_json, dialect, r->body.len,
+                      r->body.len ? r->body.data : NULL, key, service ? "" : success_reply(style),
+                      &a->w);
     a->w.flag = a->wait && style == STYLE_DISCORD; /* the answer carries the message */
     return api_commit(r, webhook_answer);
 }
@@ -304,6 +358,13 @@ int api_webhook_discord(struct http_req *r)
 
 int api_webhook_get(struct http_req *r)
 {
-    http_add_header(r, "Allow", "POST");
+    /* HEAD on a live URL answers 200: Trello checks a callback URL so before it creates its
+     * webhook, and uptime checkers do the same */
+    struct store_connector_auth conn;
+    int64_t id;
+    if (!strcmp(r->method, "HEAD") && parse_id(http_param(r, 0), &id) &&
+        !core_webhook_check(api_of(r)->core, id, http_param(r, 1), &conn))
+        return http_reply_empty(r, 200);
+    http_add_header(r, "Allow", "HEAD, POST");
     return -ERR_METHOD_NOT_ALLOWED;
 }

@@ -80,8 +80,8 @@ bool password_verify(const char *stored, const char *password);
 /* HMAC-SHA256 of data keyed by key (a C string), as lowercase hex (GitHub's signatures). */
 void hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65]);
 /* HMAC-SHA1 of data followed by data2, keyed by key, as standard base64 (Trello's). */
-void hmac_sha1_base64(const char *key, const void *data, size_t len, const void *data2,
-                      size_t len2, char out[32]);
+void hmac_sha1_base64(const char *key, const void *data, size_t len, const void *data2, size_t len2,
+                      char out[32]);
 /* Secrets the server must read back (signing secrets) are sealed (XSalsa20-Poly1305) with a key
  * kept in a file beside the database, not in it: a copied database alone does not reveal them.
  * seal_key_load reads the key, creating the file (mode 0600) when absent: 0 or -ERR_INTERNAL. */
@@ -150,10 +150,13 @@ struct config {
     size_t max_body;
     unsigned threads;
     unsigned event_window;
-    size_t webhook_max_body;
+    size_t webhook_max_body, service_max_body;
     unsigned webhook_rate, webhook_burst;
     const char *public_url;
     const char *web;
+    const char *secret_key;   /* "" = <data>/secret.key */
+    const char *egress_allow; /* comma-separated CIDRs, "" = none */
+    unsigned feed_tick_s;
 };
 /* Fills cfg from defaults, then environment, then argv (--name VALUE or --name=VALUE).
  * Returns 0, 1 when --help was printed, or -1 with a message on stderr. */

@@ -117,7 +117,15 @@ int config_parse(struct config *cfg, int argc, char **argv, const char *prog)
     if (to_unsigned("webhook-burst", cfg->raw.webhook_burst, 1, 1000000, &v))
         return -1;
     cfg->webhook_burst = (unsigned)v;
+    if (to_unsigned("service-max-body", cfg->raw.service_max_body, 1024, 64UL << 20, &v))
+        return -1;
+    cfg->service_max_body = v;
+    if (to_unsigned("feed-tick", cfg->raw.feed_tick, 1, 3600, &v))
+        return -1;
+    cfg->feed_tick_s = (unsigned)v;
     cfg->public_url = cfg->raw.public_url;
     cfg->web = cfg->raw.web;
+    cfg->secret_key = cfg->raw.secret_key;
+    cfg->egress_allow = cfg->raw.egress_allow;
     return 0;
 }

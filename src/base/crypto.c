@@ -6,8 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -88,8 +88,8 @@ void hmac_sha256_hex(const char *key, const void *data, size_t len, char out[65]
     sodium_memzero(&st, sizeof st);
 }
 
-void hmac_sha1_base64(const char *key, const void *data, size_t len, const void *data2,
-                      size_t len2, char out[32])
+void hmac_sha1_base64(const char *key, const void *data, size_t len, const void *data2, size_t len2,
+                      char out[32])
 {
     /* libsodium has no SHA-1; Trello's scheme needs it, so this one comes from OpenSSL */
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -135,8 +135,7 @@ char *seal_text(const unsigned char key[32], const char *plain)
     size_t n = strlen(plain), clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
     unsigned char *c = xmalloc(clen);
     randombytes_buf(c, crypto_secretbox_NONCEBYTES);
-    crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)plain, n, c,
-                          key);
+    crypto_secretbox_easy(c + crypto_secretbox_NONCEBYTES, (const unsigned char *)plain, n, c, key);
     size_t b64 = sodium_base64_ENCODED_LEN(clen, sodium_base64_VARIANT_ORIGINAL);
     char *out = xmalloc(b64);
     sodium_bin2base64(out, b64, c, clen, sodium_base64_VARIANT_ORIGINAL);

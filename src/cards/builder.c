@@ -298,6 +298,11 @@ static char *md_safe_links(struct builder *b, const char *s)
     bool changed = false;
     const char *p = s;
     while (*p) {
+        if (p[0] == '\\' && p[1]) { /* an escaped character starts and ends nothing */
+            buf_append(&out, p, 2);
+            p += 2;
+            continue;
+        }
         if (p[0] == ']' && p[1] == '(') { /* an inline link: find its label and destination */
             const char *dest = p + 2, *q = dest;
             int depth = 1;
@@ -313,7 +318,11 @@ static char *md_safe_links(struct builder *b, const char *s)
             }
             if (*q == ')' && !md_destination_ok(dest, (size_t)(q - dest))) {
                 /* drop the "[" that opened the label, keep the label, drop "](dest)" */
-                char *open = memrchr(out.data, '[', out.len);
+                char *open = out.len ? out.data + out.len : NULL;
+                do /* the last "[" that is not escaped */
+                    open =
+                        open > out.data ? memrchr(out.data, '[', (size_t)(open - out.data)) : NULL;
+                while (open && open > out.data && open[-1] == '\\');
                 if (open) {
                     memmove(open, open + 1, out.len - (size_t)(open - out.data));
                     out.len--;

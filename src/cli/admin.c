@@ -183,11 +183,13 @@ static int demo_webhook(struct admin_ctx *c, const struct store_user *u, const c
             id = json_integer_value(json_object_get(k, "id"));
     }
     json_decref(list);
-    char secret[64];
+    char secret[64], signing[64], msg[160];
     struct store_write w;
+    struct core_connector_fields f = {
+        .name = name, .image = demo_png, .image_len = sizeof demo_png, .image_type = "image/png"};
     int rc = id ? core_connector_rotate(c->core, u, id, secret, &w)
-                : core_connector_create(c->core, u, channel, "incoming_webhook", name, demo_png,
-                                        sizeof demo_png, "image/png", secret, &w);
+                : core_connector_create(c->core, u, channel, "incoming_webhook", &f, secret,
+                                        signing, &w, msg);
     if (!rc)
         rc = store_write_wait(c->store, &w);
     if (!id)

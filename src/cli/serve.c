@@ -4,6 +4,8 @@
  * live streams, stop the HTTP threads (which closes their read connections), close the store. */
 #include "cli.h"
 
+#include <sodium.h>
+
 #include "../api/api.h"
 #include "../hub/hub.h"
 
@@ -80,8 +82,20 @@ int cli_serve(int argc, char **argv)
                       .jobs = jobs_new(1),
                       .public_url = cfg.public_url,
                       .max_hook_body = cfg.webhook_max_body};
-    struct core_config cc = {.webhook_rate = cfg.webhook_rate, .webhook_burst = cfg.webhook_burst};
+    unsigned char seal_key[32];
+    char key_path[4200];
+    snprintf(key_path, sizeof key_path, "%s", cfg.secret_key);
+    if (!*cfg.secret_key)
+        snprintf(key_path, sizeof key_path, "%s/secret.key", cfg.data);
+    if (seal_key_load(key_path, seal_key)) {
+        fprintf(stderr, "switchboard: cannot read or create the secret key '%s'\n", key_path);
+        store_close(st);
+        return 1;
+    }
+    struct core_config cc = {
+        .webhook_rate = cfg.webhook_rate, .webhook_burst = cfg.webhook_burst, .seal_key = seal_key};
     core_configure(api.core, &cc);
+    sodium_memzero(seal_key, sizeof seal_key);
     struct hub_io io = {http_conn_suspend, http_conn_resume, http_conn_peer_closed, http_conn_fd};
     char web_buf[4200];
     const char *web = web_dir(&cfg, web_buf, sizeof web_buf);
@@ -101,7 +115,8 @@ int cli_serve(int argc, char **argv)
         .max_per_ip = cfg.max_per_ip,
         .max_body = cfg.max_body,
         .max_upload = 1024 * 1024,
-        .max_hook_body = cfg.webhook_max_body,
+        .max_hook_body = cfg.webhook_max_body > cfg.service_max_body ? cfg.webhook_max_body
+                                                                     : cfg.service_max_body,
         .routes = api_routes,
         .n_routes = api_n_routes,
         .authenticate = api_authenticate,
@@ -114,6 +129,14 @@ int cli_serve(int argc, char **argv)
         rc = 1;
         goto out_store;
     }
+    char msg[160] = "";
+    struct feeds *feeds = core_feeds_start(api.core, cfg.egress_allow, cfg.feed_tick_s, msg);
+    if (!feeds) {
+        fprintf(stderr, "switchboard: --egress-allow: %s\n", msg);
+        rc = 1;
+        http_server_stop(srv);
+        goto out_store;
+    }
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
     log_info("switchboard: listening on http://%s:%u (data in %s%s%s)", host, http_server_port(srv),
@@ -123,6 +146,7 @@ int cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     log_info("switchboard: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_quiesce(srv, SHUTDOWN_GRACE_MS);
+    core_feeds_stop(feeds); /* a fetch under way finishes and commits what it found */
     hub_shutdown(api.hub);
     jobs_free(api.jobs); /* logins in progress finish and submit their sessions */
     store_flush(st);     /* every submitted write committed, its request resumed */

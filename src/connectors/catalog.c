@@ -17,7 +17,7 @@ static const struct connector_type *const catalog[] = {
 };
 
 #define N_TYPES (sizeof catalog / sizeof catalog[0])
-#define LIST_MAX 50        /* items of an "events" or "list" setting */
+#define LIST_MAX 50 /* items of an "events" or "list" setting */
 #define TEXT_MAX_DEFAULT 2048
 
 const struct connector_type *connectors_find(const char *id)
@@ -65,11 +65,11 @@ json_t *connectors_catalog_json(void)
         json_t *settings = json_array();
         for (size_t k = 0; k < t->n_settings; k++)
             json_array_append_new(settings, setting_json(&t->settings[k]));
-        json_array_append_new(
-            types, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o}", "id", t->id, "name", t->name,
-                             "description", t->description, "icon", t->icon, "kind",
-                             t->kind == CONNECTOR_PULLED ? "pulled" : "push", "setup", t->setup,
-                             "settings", settings));
+        json_array_append_new(types,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o}", "id", t->id, "name",
+                                        t->name, "description", t->description, "icon", t->icon,
+                                        "kind", t->kind == CONNECTOR_PULLED ? "pulled" : "push",
+                                        "setup", t->setup, "settings", settings));
     }
     return types;
 }
@@ -126,8 +126,7 @@ static json_t *check_value(const struct connector_setting *s, json_t *v, char ms
     }
     /* "string", "url", "pattern" */
     const char *text = json_string_value(v);
-    if (!text || utf8_length(text) > (size_t)max || !single_line(text) ||
-        (s->required && !*text)) {
+    if (!text || utf8_length(text) > (size_t)max || !single_line(text) || (s->required && !*text)) {
         snprintf(msg, 160, "'%s' must be %stext on one line of at most %ld characters", s->name,
                  s->required ? "non-empty " : "", max);
         return NULL;
@@ -200,8 +199,7 @@ bool connectors_wanted(const struct connector_type *t, const json_t *settings,
             json_t *e;
             json_array_foreach(v, i, e) found |= !strcmp(json_string_value(e), r->event);
             if (!found) {
-                snprintf(reason, 160, "the '%s' events are not selected in the settings",
-                         r->event);
+                snprintf(reason, 160, "the '%s' events are not selected in the settings", r->event);
                 return false;
             }
         }

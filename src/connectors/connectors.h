@@ -20,11 +20,11 @@ struct connector_setting {
      * user, write-only; never stored in settings) */
     const char *type;
     bool required;
-    bool secret; /* "secret" and "password": kept sealed, never returned */
-    const char *help;            /* one line of help under the field, or NULL */
-    const char *const *options;  /* "events": the choices, NULL-terminated */
-    const char *def;             /* the default as JSON text ("[]", "15"), or NULL */
-    long min, max;               /* "number": bounds; "string"/"url"/"pattern": max chars */
+    bool secret;                /* "secret" and "password": kept sealed, never returned */
+    const char *help;           /* one line of help under the field, or NULL */
+    const char *const *options; /* "events": the choices, NULL-terminated */
+    const char *def;            /* the default as JSON text ("[]", "15"), or NULL */
+    long min, max;              /* "number": bounds; "string"/"url"/"pattern": max chars */
 };
 
 /* One request to a connector's URL, as the translator sees it. */
@@ -37,9 +37,9 @@ struct connector_request {
     void *header_ctx;
     const char *body; /* the raw body as received (signatures cover these bytes) */
     size_t body_len;
-    const json_t *settings; /* the connector's settings (defaults filled in); never NULL */
-    const char *secret;     /* the type's signing secret (its "secret"/"password" setting), or
-                               NULL when the type has none */
+    const json_t *settings;   /* the connector's settings (defaults filled in); never NULL */
+    const char *secret;       /* the type's signing secret (its "secret"/"password" setting), or
+                                 NULL when the type has none */
     const char *callback_url; /* the URL the service was given (Trello signs it) */
 };
 
@@ -130,8 +130,79 @@ const char *connector_jpath(const json_t *obj, ...) __attribute__((sentinel));
 void connector_set(char *field, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define CONNECTOR_SET(field, ...) connector_set(field, sizeof(field), __VA_ARGS__)
-/* An ignored result with its reason. Returns 0. */
+/* An ignored result with its reason. Returns 0. (connector_set and connector_ignore drop the
+ * pieces of UTF-8 characters that a cut left: the field's size, or a "%.40s" precision.) */
 int connector_ignore(struct connector_result *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends payload text to markdown, escaped (connector_md_escape). */
+void connector_md_append(struct buf *b, const char *text);
+/* Appends the link [label](url) with the label escaped; only the label when url is not an
+ * http(s) URL. Blanks, parentheses, angle brackets, quotes, backslashes and control characters
+ * in the URL are percent-encoded, so that it stays one link destination. */
+void connector_md_link(struct buf *b, const char *label, const char *url);
+/* Appends s percent-encoded as a part of a URL's path or query (letters, digits and "-._~/"
+ * kept), e.g. a branch name. */
+void connector_url_part(struct buf *b, const char *s);
+/* Payload text for a card's body (a comment, a description): line ends made "\n", blank-line
+ * runs made one, outer blanks trimmed, at most max_chars characters (an ellipsis when cut). Not
+ * escaped; caller frees. NULL gives "". */
+char *connector_excerpt(const char *text, size_t max_chars);
+/* The MessageCard the service connectors post (new reference, for connector_card): `text` (the
+ * headline, markdown) first, then a section of `body` (markdown, or NULL) and `facts` (an array
+ * of {"name","value"} with escaped values; stolen; NULL for none); themeColor `color`
+ * ("RRGGBB") unless NULL; the summary is the headline's first line as plain text. */
+json_t *connector_messagecard(const char *color, const char *text, const char *body, json_t *facts);
+
+/* ---- alert groups (alertmanager.c; Grafana's unified alerting sends the same shape) ---- */
+/* Translates one Alertmanager-shaped notification (status, groupKey, commonLabels,
+ * commonAnnotations, alerts[]) into out: the card (t's id as its dialect), the event ("firing",
+ * "resolved"; "no_data" for Grafana's no-data alerts), the thread key "group:<groupKey>"
+ * (hashed when long) and update_root when resolved; req's "labels" setting picks the facts.
+ * `grafana` adds Grafana's per-alert fields (silenceURL, dashboardURL, panelURL, imageURL,
+ * valueString) and its silence links. An ignored result when no alert is in it; 0, or a
+ * card_error with msg set. */
+int connector_alert_group(const struct connector_type *t, const struct connector_request *req,
+                          bool grafana, struct connector_result *out, char msg[160]);
+
+/* ---- feeds (rss.c) ---- */
+/* A feed as feed_parse reads it (RSS 2.0 and 0.9x, RSS 1.0 and 0.90 (RDF), Atom 1.0 and 0.3).
+ * Every string is valid UTF-8 on one line (blanks collapsed, control characters dropped) and
+ * plain text, not markup (escape it for markdown: connector_md_escape). */
+#define FEED_PARSE_MAX_BYTES (8u * 1024 * 1024) /* feed_parse refuses longer documents */
+#define FEED_PARSE_MAX_ITEMS 200                /* items past these are not read */
+#define FEED_ID_MAX 512                         /* bytes of an item id */
+#define FEED_SUMMARY_MAX 1000                   /* characters of a summary (an ellipsis when cut) */
+struct feed_item {
+    /* What identifies the item across fetches, never NULL or "": its guid (RSS), rdf:about
+     * (RSS 1.0) or id (Atom); else its link; else its title, a newline and its date as
+     * written; else "summary:" and the hash of its summary. One longer than FEED_ID_MAX bytes
+     * is replaced by "blake2b:" and its hash. */
+    char *id;
+    char *title;          /* plain text (<= 300 characters), or NULL */
+    char *link;           /* an absolute http(s) URL (relative ones resolved), or NULL */
+    char *summary;        /* plain text from the description/summary/content HTML, or NULL */
+    char *author;         /* dc:creator, author (RSS) or author/name (Atom), or NULL */
+    int64_t published_ms; /* pubDate, dc:date, published or updated; 0 when unknown */
+};
+struct feed {
+    char *title;             /* or NULL */
+    char *link;              /* the site's address (absolute http(s)), or NULL */
+    struct feed_item *items; /* in document order (newest first in nearly every feed); an item
+                                with neither title, link nor summary is left out */
+    size_t n_items;
+};
+/* Parses a fetched feed. No I/O: no DTD or entity is loaded or expanded (entity references
+ * are left out of the text), libxml2's depth and size limits apply. 0 with *out filled
+ * (feed_release it), or a card_error with msg set: CARD_ERR_EMPTY (no bytes), CARD_ERR_LIMIT
+ * (over FEED_PARSE_MAX_BYTES), CARD_ERR_INVALID (not well-formed XML, with libxml2's reason and
+ * line, or not a feed). Thread-safe. */
+int feed_parse(const char *body, size_t len, struct feed *out, char msg[160]);
+void feed_release(struct feed *f);
+/* The card of one item (f gives the feed's title; may be NULL): its title linked to the item,
+ * the feed's title, the author, the date and the summary, all escaped, and an "Open" action;
+ * the envelope's dialect is "rss". 0 with out filled (outcome CONNECTOR_POST; card_release
+ * out->card), or a card_error with msg set (over a card limit). */
+int feed_item_card(const struct feed *f, const struct feed_item *it, const struct card_limits *lim,
+                   struct connector_result *out, char msg[160]);
 
 #endif

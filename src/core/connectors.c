@@ -87,24 +87,89 @@ static void new_secret(char secret[64], struct store_write *w)
     w->owned = hash;
 }
 
+/* The settings text to store for type t (from f's, over old ones when updating), or NULL with
+ * msg set. */
+static char *settings_text(const struct connector_type *t, json_t *given, const json_t *old,
+                           char msg[160])
+{
+    json_t *settings = connectors_settings_check(t, given, old, msg);
+    if (!settings)
+        return NULL;
+    char *text = json_dump_compact(settings);
+    json_decref(settings);
+    if (strlen(text) >= sizeof(((struct store_connector_auth *)0)->settings)) {
+        snprintf(msg, 160, "'settings' are too large");
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The sealed form of a signing secret: a generated one (into signing, shown once) for a type
+ * with a "secret" setting, or the client's for a "password" one. NULL with *rc set when a
+ * password is required and missing or too long; NULL with *rc 0 when the type has none. */
+static char *sealed_secret(struct core *c, const struct connector_type *t, const char *password,
+                           bool creating, char signing[64], int *rc, char msg[160])
+{
+    const struct connector_setting *s = connectors_secret_setting(t);
+    *rc = 0;
+    if (signing)
+        signing[0] = '\0';
+    if (!s)
+        return NULL;
+    if (!strcmp(s->type, "secret")) {
+        if (!creating)
+            return NULL; /* generated ones change only by rotation */
+        token_generate(signing);
+        return seal_text(c->seal_key, signing);
+    }
+    if (!password) {
+        if (creating && s->required) {
+            snprintf(msg, 160, "'secret' (%s) is required for %s", s->label, t->name);
+            *rc = -ERR_INVALID_FIELD;
+        }
+        return NULL;
+    }
+    if (!*password || strlen(password) > 256) {
+        snprintf(msg, 160, "'secret' must have 1 to 256 characters");
+        *rc = -ERR_INVALID_FIELD;
+        return NULL;
+    }
+    return seal_text(c->seal_key, password);
+}
+
 int core_connector_create(struct core *c, const struct store_user *who, int64_t channel,
-                          const char *type, const char *name, const void *image, size_t image_len,
-                          const char *image_type, char secret[64], struct store_write *w)
+                          const char *type, const struct core_connector_fields *f,
+                          char url_secret[64], char signing[64], struct store_write *w,
+                          char msg[160])
 {
     int64_t team;
     int rc = core_channel_team(c, who, channel, &team);
     if (rc)
         return rc;
-    if (!connectors_find(type))
+    const struct connector_type *t = connectors_find(type);
+    if (!t) {
+        snprintf(msg, 160, "unknown connector type '%.64s' (see /api/v1/connector-types)", type);
         return -ERR_INVALID_FIELD;
+    }
+    char *settings = settings_text(t, f->settings, NULL, msg);
+    if (!settings)
+        return -ERR_INVALID_FIELD;
+    char *sealed = sealed_secret(c, t, f->password, true, signing, &rc, msg);
+    if (rc) {
+        free(settings);
+        return rc;
+    }
     write_init(w, STORE_CONNECTOR_CREATE, who);
     w->channel_id = channel;
-    w->kind = connectors_find(type)->id;
-    w->name = name;
-    w->blob = image;
-    w->blob_len = image_len;
-    w->content_type = image_type;
-    new_secret(secret, w);
+    w->kind = t->id;
+    w->name = f->name;
+    w->blob = f->image;
+    w->blob_len = f->image_len;
+    w->content_type = f->image_type;
+    w->text = w->owned2 = settings;
+    w->sealed = w->owned3 = sealed;
+    new_secret(url_secret, w);
     return 0;
 }
 
@@ -159,18 +224,46 @@ int core_connector_get(struct core *c, const struct store_user *who, int64_t id,
 }
 
 int core_connector_update(struct core *c, const struct store_user *who, int64_t id,
-                          const char *name, const void *image, size_t image_len,
-                          const char *image_type, struct store_write *w)
+                          const struct core_connector_fields *f, struct store_write *w,
+                          char msg[160])
 {
     int rc = connector_writable(c, who, id);
     if (rc)
         return rc;
+    json_t *current = store_connector_get(c->store, id);
+    if (!current)
+        return -ERR_NOT_FOUND;
+    const struct connector_type *t =
+        connectors_find(json_string_value(json_object_get(current, "type")));
+    char *settings = NULL, *sealed = NULL;
+    if (t && f->settings) {
+        settings = settings_text(t, f->settings, json_object_get(current, "settings"), msg);
+        if (!settings)
+            rc = -ERR_INVALID_FIELD;
+    }
+    if (!rc && t && f->password) {
+        const struct connector_setting *s = connectors_secret_setting(t);
+        if (!s || strcmp(s->type, "password")) {
+            snprintf(msg, 160, "%s has no secret to set (rotate a generated one)", t->name);
+            rc = -ERR_INVALID_FIELD;
+        } else {
+            sealed = sealed_secret(c, t, f->password, false, NULL, &rc, msg);
+        }
+    }
+    json_decref(current);
+    if (rc) {
+        free(settings);
+        free(sealed);
+        return rc;
+    }
     write_init(w, STORE_CONNECTOR_UPDATE, who);
     w->connector_id = id;
-    w->name = name;
-    w->blob = image;
-    w->blob_len = image_len;
-    w->content_type = image_type;
+    w->name = f->name;
+    w->blob = f->image;
+    w->blob_len = f->image_len;
+    w->content_type = f->image_type;
+    w->text = w->owned2 = settings;
+    w->sealed = w->owned3 = sealed;
     return 0;
 }
 
@@ -183,6 +276,28 @@ int core_connector_rotate(struct core *c, const struct store_user *who, int64_t 
     write_init(w, STORE_CONNECTOR_ROTATE, who);
     w->connector_id = id;
     new_secret(secret, w);
+    return 0;
+}
+
+int core_connector_rotate_signing(struct core *c, const struct store_user *who, int64_t id,
+                                  char signing[64], struct store_write *w)
+{
+    int rc = connector_writable(c, who, id);
+    if (rc)
+        return rc;
+    json_t *current = store_connector_get(c->store, id);
+    if (!current)
+        return -ERR_NOT_FOUND;
+    const struct connector_type *t =
+        connectors_find(json_string_value(json_object_get(current, "type")));
+    json_decref(current);
+    const struct connector_setting *s = connectors_secret_setting(t);
+    if (!s || strcmp(s->type, "secret"))
+        return -ERR_CONFLICT;
+    write_init(w, STORE_CONNECTOR_ROTATE, who);
+    w->connector_id = id;
+    token_generate(signing);
+    w->sealed = w->owned3 = seal_text(c->seal_key, signing);
     return 0;
 }
 
@@ -245,31 +360,50 @@ unsigned core_webhook_admit(struct core *c, int64_t id)
     return buckets_take(c->buckets, id, c->cfg.webhook_rate, c->cfg.webhook_burst, time_mono_ms());
 }
 
-int core_webhook_translate(struct core *c, const struct store_connector_auth *conn, json_t *payload,
-                           enum card_dialect forced, struct card *out, char msg[160])
+int core_webhook_translate(struct core *c, const struct store_connector_auth *conn,
+                           struct connector_request *req, struct connector_result *out,
+                           char msg[160])
 {
+    memset(out, 0, sizeof *out);
     const struct connector_type *t = connectors_find(conn->type);
-    if (!t) {
-        snprintf(msg, 160, "unknown connector type '%s'", conn->type);
-        return CARD_ERR_INVALID;
+    if (!t || t->kind != CONNECTOR_PUSH) {
+        snprintf(msg, 160, "%s connectors take no requests", t ? t->name : conn->type);
+        return -ERR_BAD_REQUEST;
     }
-    struct connector_request req = {.payload = payload, .forced = forced,
-                                    .limits = c->cfg.card_limits};
-    struct connector_result r;
-    memset(&r, 0, sizeof r);
-    int rc = t->translate(&req, &r, msg);
-    *out = r.card;
+    json_t *settings = json_loads(conn->settings, 0, NULL);
+    if (!settings)
+        settings = json_object();
+    char *secret = conn->sealed[0] ? unseal_text(c->seal_key, conn->sealed) : NULL;
+    req->limits = c->cfg.card_limits;
+    req->settings = settings;
+    req->secret = secret;
+    int rc = 0;
+    if (t->verify && (rc = t->verify(req, msg)))
+        rc = -ERR_UNAUTHORIZED;
+    else if (t->translate(req, out, msg))
+        rc = -ERR_BAD_REQUEST;
+    else if (out->outcome == CONNECTOR_POST && !connectors_wanted(t, settings, out, out->reason)) {
+        card_release(&out->card);
+        out->outcome = CONNECTOR_IGNORED;
+    }
+    if (secret) {
+        sodium_memzero(secret, strlen(secret));
+        free(secret);
+    }
+    req->secret = NULL;
+    req->settings = NULL;
+    json_decref(settings);
     return rc;
 }
 
-void core_webhook_post(struct core *c, int64_t connector_id, const struct card *card,
+void core_webhook_post(struct core *c, int64_t connector_id, const struct connector_result *res,
                        const char *card_json, const char *dialect, size_t size, const char *body,
                        const char *key, const char *reply, struct store_write *w)
 {
     (void)c;
     write_init(w, STORE_WEBHOOK_POST, NULL);
     w->connector_id = connector_id;
-    w->text = card->fallback;
+    w->text = res->card.fallback;
     w->card = card_json;
     w->dialect = dialect;
     w->status = 200;
@@ -277,6 +411,9 @@ void core_webhook_post(struct core *c, int64_t connector_id, const struct card *
     w->body = body && strlen(body) <= CORE_DELIVERY_BODY_MAX ? body : NULL;
     w->key = key;
     w->reply = reply;
+    w->outcome = "posted";
+    w->thread_key = res->thread_key[0] ? res->thread_key : NULL;
+    w->update_root = res->update_root;
 }
 
 struct log_job {
@@ -295,7 +432,7 @@ static void log_done(struct store_write *w)
 }
 
 void core_delivery_log(struct core *c, int64_t connector_id, const char *dialect, int status,
-                       const char *error, size_t size, const char *body)
+                       const char *outcome, const char *error, size_t size, const char *body)
 {
     struct log_job *j = xcalloc(1, sizeof *j);
     write_init(&j->w, STORE_DELIVERY_LOG, NULL);
@@ -305,6 +442,7 @@ void core_delivery_log(struct core *c, int64_t connector_id, const char *dialect
     j->w.connector_id = connector_id;
     j->w.dialect = j->dialect;
     j->w.status = status;
+    j->w.outcome = outcome;
     j->w.error = j->error;
     j->w.size = size;
     j->w.body = j->body;

@@ -1,6 +1,9 @@
 /* core.c: the core's lifetime and the commit of prepared writes. */
 #include "core_int.h"
 
+#include <sodium.h>
+#include <string.h>
+
 struct core *core_new(struct store *st)
 {
     struct core *c = xcalloc(1, sizeof *c);
@@ -12,6 +15,7 @@ struct core *core_new(struct store *st)
     c->cfg.card_limits = &card_default_limits;
     char pw[64];
     token_generate(pw);
+    randombytes_buf(c->seal_key, sizeof c->seal_key); /* until configured */
     if (password_hash(pw, c->dummy_hash)) {
         core_free(c);
         return NULL;
@@ -36,6 +40,8 @@ void core_configure(struct core *c, const struct core_config *cfg)
         c->cfg.webhook_burst = cfg->webhook_burst;
     if (cfg->card_limits)
         c->cfg.card_limits = cfg->card_limits;
+    if (cfg->seal_key)
+        memcpy(c->seal_key, cfg->seal_key, sizeof c->seal_key);
 }
 
 struct store *core_store(struct core *c)

@@ -31,6 +31,7 @@ struct core_config {
     double webhook_rate;  /* sustained requests per second per webhook */
     double webhook_burst; /* bucket size */
     const struct card_limits *card_limits;
+    const unsigned char *seal_key; /* 32 bytes, for signing secrets at rest (core_new: random) */
 };
 struct core *core_new(struct store *st);
 /* Settings that have defaults in core_new (rate 10/s, burst 20, card_default_limits). */
@@ -97,19 +98,35 @@ int core_image_decode(const char *text, void **out, size_t *len, const char **co
 /* A stored image by its content hash (public: images are named by content). */
 int core_image_get(struct core *c, const char *hash, void **bytes, size_t *len,
                    char content_type[32]);
-/* Prepares a connector on channel; secret receives the URL's secret (shown once). The image is
- * optional (NULL). */
+/* What a client gives to create or change a connector. */
+struct core_connector_fields {
+    const char *name; /* NULL: unchanged (required to create) */
+    const void *image;
+    size_t image_len;
+    const char *image_type; /* image NULL: unchanged / none */
+    json_t *settings;       /* the type's settings (connectors_settings_check), NULL: none */
+    const char *password;   /* a "password" setting's value (Trello's app secret), NULL: none */
+};
+/* Prepares a connector on channel. url_secret receives the URL's secret and signing the
+ * signing secret of a type that generates one ("" otherwise), both shown once. -ERR_NOT_FOUND
+ * (channel), or -ERR_INVALID_FIELD with msg set. */
 int core_connector_create(struct core *c, const struct store_user *who, int64_t channel,
-                          const char *type, const char *name, const void *image, size_t image_len,
-                          const char *image_type, char secret[64], struct store_write *w);
+                          const char *type, const struct core_connector_fields *f,
+                          char url_secret[64], char signing[64], struct store_write *w,
+                          char msg[160]);
 int core_connectors(struct core *c, const struct store_user *who, int64_t channel, json_t **out);
 int core_connector_get(struct core *c, const struct store_user *who, int64_t id, json_t **out);
-/* name and image may each be NULL (unchanged). */
+/* Changes what f gives (settings: the keys given replace theirs). -ERR_INVALID_FIELD with msg
+ * set when a value is invalid. */
 int core_connector_update(struct core *c, const struct store_user *who, int64_t id,
-                          const char *name, const void *image, size_t image_len,
-                          const char *image_type, struct store_write *w);
+                          const struct core_connector_fields *f, struct store_write *w,
+                          char msg[160]);
+/* A new URL secret (the old URL stops working). */
 int core_connector_rotate(struct core *c, const struct store_user *who, int64_t id, char secret[64],
                           struct store_write *w);
+/* A new generated signing secret; -ERR_CONFLICT when the type has none to generate. */
+int core_connector_rotate_signing(struct core *c, const struct store_user *who, int64_t id,
+                                  char signing[64], struct store_write *w);
 int core_connector_delete(struct core *c, const struct store_user *who, int64_t id,
                           struct store_write *w);
 int core_connector_takeover(struct core *c, const struct store_user *who, int64_t id,
@@ -123,17 +140,35 @@ int core_webhook_check(struct core *c, int64_t id, const char *secret,
                        struct store_connector_auth *out);
 /* Takes one request from the connector's token bucket: 0, or the seconds to wait. */
 unsigned core_webhook_admit(struct core *c, int64_t id);
-/* Translates a payload through the connector's type (limits from the configuration). */
-int core_webhook_translate(struct core *c, const struct store_connector_auth *conn, json_t *payload,
-                           enum card_dialect forced, struct card *out, char msg[160]);
-/* Prepares the message of an accepted request. The card, body, key and reply must stay valid
- * until the write is done. */
-void core_webhook_post(struct core *c, int64_t connector_id, const struct card *card,
+/* Checks a request's signature and translates it through the connector's type. The caller fills
+ * req's payload, forced, header, body and callback_url; the core adds the limits, the settings
+ * and the signing secret. 0 with out filled (an event the settings do not select becomes
+ * CONNECTOR_IGNORED); -ERR_UNAUTHORIZED (signature) or -ERR_BAD_REQUEST with msg set. */
+int core_webhook_translate(struct core *c, const struct store_connector_auth *conn,
+                           struct connector_request *req, struct connector_result *out,
+                           char msg[160]);
+/* Prepares the message of an accepted request. The card, body, key, reply and the result's
+ * thread key must stay valid until the write is done. */
+void core_webhook_post(struct core *c, int64_t connector_id, const struct connector_result *res,
                        const char *card_json, const char *dialect, size_t size, const char *body,
                        const char *key, const char *reply, struct store_write *w);
-/* Records a refused request in the connector's delivery log (asynchronously; copies its inputs). */
+/* Records a request that posted nothing in the connector's delivery log: outcome "refused" or
+ * "ignored" (asynchronously; copies its inputs). */
 void core_delivery_log(struct core *c, int64_t connector_id, const char *dialect, int status,
-                       const char *error, size_t size, const char *body);
+                       const char *outcome, const char *error, size_t size, const char *body);
+
+/* ---- feeds (feeds.c) ---- */
+/* Starts the feed poller: every tick_s seconds it fetches the feeds that are due, through the
+ * egress guard with `allow` (comma-separated CIDRs or host:port) as its allow-list. NULL with
+ * msg set when the allow-list is invalid. */
+struct feeds;
+struct feeds *core_feeds_start(struct core *c, const char *allow, unsigned tick_s, char msg[160]);
+/* Stops the poller (a fetch under way finishes first). NULL does nothing. */
+void core_feeds_stop(struct feeds *fs);
+/* Makes a feed connector's feed due now (its next tick fetches it). -ERR_CONFLICT when the
+ * connector is not a feed. */
+int core_feed_check_now(struct core *c, const struct store_user *who, int64_t id,
+                        struct store_write *w);
 
 /* Commits a prepared write; w->done runs after the commit. */
 int core_submit(struct core *c, struct store_write *w);

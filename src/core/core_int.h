@@ -12,6 +12,7 @@ struct core {
     struct buckets *buckets; /* webhook rate limits */
     struct throttle *logins;
     char dummy_hash[128]; /* verified against for unknown users: same time as a real check */
+    unsigned char seal_key[32];
 };
 
 /* The team of a channel the caller may read (-ERR_NOT_FOUND otherwise). */

@@ -388,6 +388,8 @@ static int op_connector_create(struct store *st, struct store_write *w, int64_t 
     sqlite3_bind_text(s, 6, w->text ? w->text : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, w->secret, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 8, now);
+    if (w->sealed)
+        sqlite3_bind_text(s, 9, w->sealed, -1, SQLITE_STATIC);
     if ((rc = insert_id(st, s, &w->id)))
         return rc;
     w->connector_id = w->id;
@@ -403,6 +405,17 @@ static int connector_for_change(struct store *st, struct store_write *w, struct 
     if (role_in_tx(st, row->team_id, w->actor) == STORE_ROLE_NONE)
         return -ERR_NOT_FOUND;
     return 0;
+}
+
+/* Sets one text column of a connector (settings, sealed secret, URL secret hash). */
+static int connector_set_text(struct store *st, enum sql_id id, int64_t connector, const char *text,
+                              int64_t now)
+{
+    sqlite3_stmt *s = conn_stmt(&st->writer, id);
+    sqlite3_bind_int64(s, 1, connector);
+    sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    return step_done(s);
 }
 
 static int op_connector_update(struct store *st, struct store_write *w, int64_t now)
@@ -430,6 +443,12 @@ static int op_connector_update(struct store *st, struct store_write *w, int64_t 
         if ((rc = step_done(s)))
             return rc;
     }
+    if (w->text &&
+        (rc = connector_set_text(st, SQL_CONNECTOR_SET_SETTINGS, w->connector_id, w->text, now)))
+        return rc;
+    if (w->sealed &&
+        (rc = connector_set_text(st, SQL_CONNECTOR_SET_SEALED, w->connector_id, w->sealed, now)))
+        return rc;
     return connector_changed(st, w, w->connector_id, row.team_id, "connector.updated", now);
 }
 
@@ -439,11 +458,11 @@ static int op_connector_rotate(struct store *st, struct store_write *w, int64_t 
     int rc = connector_for_change(st, w, &row);
     if (rc)
         return rc;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_ROTATE);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_text(s, 2, w->secret, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    if ((rc = step_done(s)))
+    if (w->secret)
+        rc = connector_set_text(st, SQL_CONNECTOR_ROTATE, w->connector_id, w->secret, now);
+    else
+        rc = connector_set_text(st, SQL_CONNECTOR_SET_SEALED, w->connector_id, w->sealed, now);
+    if (rc)
         return rc;
     return connector_changed(st, w, w->connector_id, row.team_id, "connector.updated", now);
 }
@@ -548,6 +567,11 @@ static int delivery_insert(struct store *st, struct store_write *w, int64_t mess
         sqlite3_bind_int64(s, 7, message);
     if (w->body)
         sqlite3_bind_text(s, 8, w->body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9,
+                      w->outcome ? w->outcome
+                      : message  ? "posted"
+                                 : "refused",
+                      -1, SQLITE_STATIC);
     int rc = step_done(s);
     if (rc || sqlite3_last_insert_rowid(st->writer.db) % 32)
         return rc; /* prune now and then: up to 31 more than kept, the list shows 200 */
@@ -595,14 +619,17 @@ static char *json_quote(const char *s)
     return t;
 }
 
-/* The Message JSON (as row_message builds it) of a webhook post, without a round trip. */
-static char *webhook_message_json(struct store_write *w, const struct connector_row *row,
-                                  int64_t now)
+/* The Message JSON (as row_message builds it) of a connector's new message, without a round
+ * trip. */
+static char *connector_message_json(struct store_write *w, const struct connector_row *row,
+                                    int64_t root, int64_t now)
 {
-    char when[32], image[128] = "null";
+    char when[32], image[128] = "null", thread[24] = "null";
     time_format_rfc3339(now, when);
     if (row->image_hash[0])
         snprintf(image, sizeof image, "\"/api/v1/images/%s\"", row->image_hash);
+    if (root)
+        snprintf(thread, sizeof thread, "%lld", (long long)root);
     char *name = json_quote(row->name), *text = json_quote(w->text);
     struct buf b;
     buf_init(&b, SIZE_MAX / 2);
@@ -614,10 +641,75 @@ static char *webhook_message_json(struct store_write *w, const struct connector_
     buf_append(&b, text, strlen(text)); /* the large parts are copied, not formatted */
     buf_append(&b, ",\"card\":", 8);
     buf_append(&b, w->card, strlen(w->card));
-    buf_printf(&b, ",\"thread\":null,\"created\":\"%s\"}", when);
+    buf_printf(&b, ",\"thread\":%s,\"created\":\"%s\",\"edited\":null,\"replies\":0}", thread,
+               when);
     free(name);
     free(text);
     return b.data;
+}
+
+/* The root of the connector's thread for w->thread_key (0 when none yet or it was deleted). */
+static int64_t thread_root(struct store *st, struct store_write *w)
+{
+    if (!w->thread_key || !*w->thread_key)
+        return 0;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_THREAD_ROOT_GET);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_text(s, 2, w->thread_key, -1, SQLITE_STATIC);
+    int64_t root = 0;
+    if (sql_int64(s, &root))
+        root = 0;
+    return root;
+}
+
+/* Inserts a connector's message (w->text, w->card) as w->id: top-level, or a reply in the
+ * thread of w->thread_key, replacing the root's card when w->update_root; records the events. */
+static int connector_message(struct store *st, struct store_write *w,
+                             const struct connector_row *row, int64_t now)
+{
+    int64_t root = thread_root(st, w);
+    w->root_id = root;
+    w->id = st->next_seq;
+    sqlite3_stmt *s = conn_stmt(&st->writer, root ? SQL_MESSAGE_INSERT_CONNECTOR_REPLY
+                                                  : SQL_MESSAGE_INSERT_CONNECTOR);
+    sqlite3_bind_int64(s, 1, w->id);
+    sqlite3_bind_int64(s, 2, row->channel_id);
+    sqlite3_bind_int64(s, 3, w->connector_id);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_text(s, 5, w->text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, w->card, -1, SQLITE_STATIC);
+    if (root)
+        sqlite3_bind_int64(s, 7, root);
+    int rc = step_done(s);
+    if (rc)
+        return rc;
+    /* the event's JSON is written out directly: the card is JSON text already, and parsing it
+     * back to dump it again would cost the one writer thread more than the insert */
+    char *data = connector_message_json(w, row, root, now);
+    if (w->flag)
+        w->result = json_loads(data, 0, NULL);
+    if ((rc = add_event_text(st, w, "message.created", row->team_id, 0, data, now)))
+        return rc;
+    if (!root && w->thread_key && *w->thread_key) {
+        s = conn_stmt(&st->writer, SQL_THREAD_ROOT_PUT);
+        sqlite3_bind_int64(s, 1, w->connector_id);
+        sqlite3_bind_text(s, 2, w->thread_key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, w->id);
+        sqlite3_bind_int64(s, 4, now);
+        return step_done(s);
+    }
+    if (root && w->update_root) {
+        s = conn_stmt(&st->writer, SQL_MESSAGE_SET_CARD);
+        sqlite3_bind_int64(s, 1, root);
+        sqlite3_bind_text(s, 2, w->text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, w->card, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, now);
+        if ((rc = step_done(s)))
+            return rc;
+        return add_event(st, w, "message.updated", row->team_id, 0,
+                         read_back(st, SQL_MESSAGE_GET, root, 0, row_message), now);
+    }
+    return 0;
 }
 
 static int op_webhook_post(struct store *st, struct store_write *w, int64_t now)
@@ -630,27 +722,12 @@ static int op_webhook_post(struct store *st, struct store_write *w, int64_t now)
         return rc;
     if (strcmp(row.state, "active"))
         return -ERR_FORBIDDEN; /* suspended between the check and the commit */
-    w->id = st->next_seq;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MESSAGE_INSERT_CONNECTOR);
-    sqlite3_bind_int64(s, 1, w->id);
-    sqlite3_bind_int64(s, 2, row.channel_id);
-    sqlite3_bind_int64(s, 3, w->connector_id);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_text(s, 5, w->text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, w->card, -1, SQLITE_STATIC);
-    if ((rc = step_done(s)))
-        return rc;
-    /* the event's JSON is written out directly: the card is JSON text already, and parsing it
-     * back to dump it again would cost the one writer thread more than the insert */
-    char *data = webhook_message_json(w, &row, now);
-    if (w->flag)
-        w->result = json_loads(data, 0, NULL);
-    if ((rc = add_event_text(st, w, "message.created", row.team_id, 0, data, now)))
+    if ((rc = connector_message(st, w, &row, now)))
         return rc;
     if ((rc = delivery_insert(st, w, w->id, now)))
         return rc;
     if (w->key) {
-        s = conn_stmt(&st->writer, SQL_IDEMPOTENCY_PUT);
+        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_IDEMPOTENCY_PUT);
         sqlite3_bind_int64(s, 1, w->connector_id);
         sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, now);
@@ -661,6 +738,50 @@ static int op_webhook_post(struct store *st, struct store_write *w, int64_t now)
             return rc;
     }
     return 0;
+}
+
+/* ---- feeds ---- */
+
+static int op_feed_state(struct store *st, struct store_write *w, int64_t now)
+{
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_FEED_PUT);
+    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+    if (w->etag)
+        sqlite3_bind_text(s, 2, w->etag, -1, SQLITE_STATIC);
+    if (w->last_modified)
+        sqlite3_bind_text(s, 3, w->last_modified, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_int64(s, 5, w->expires);
+    sqlite3_bind_int(s, 6, w->status);
+    if (w->error)
+        sqlite3_bind_text(s, 7, w->error, -1, SQLITE_STATIC);
+    return step_done(s);
+}
+
+/* A feed item for one connector: remembered once; posted unless it was seen before (so a
+ * restart, or a feed that re-orders its items, never posts one twice). */
+static int op_feed_item(struct store *st, struct store_write *w, int64_t now)
+{
+    struct connector_row row;
+    int rc = connector_row(st, w->connector_id, &row);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_FEED_ITEM_SEEN);
+    sqlite3_bind_int64(s, 1, w->connector_id);
+    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    if ((rc = step_done(s)))
+        return rc;
+    if (!sqlite3_changes(st->writer.db)) {
+        w->replayed = true;
+        return 0;
+    }
+    if (w->flag || strcmp(row.state, "active"))
+        return 0;
+    if ((rc = connector_message(st, w, &row, now)))
+        return rc;
+    w->outcome = "posted";
+    return delivery_insert(st, w, w->id, now);
 }
 
 int store_apply(struct store *st, struct store_write *w)
@@ -699,6 +820,15 @@ int store_apply(struct store *st, struct store_write *w)
         return op_webhook_post(st, w, now);
     case STORE_DELIVERY_LOG:
         return op_delivery_log(st, w, now);
+    case STORE_FEED_STATE:
+        return op_feed_state(st, w, now);
+    case STORE_FEED_CHECK: {
+        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_FEED_DUE_NOW);
+        sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+        return step_done(s);
+    }
+    case STORE_FEED_ITEM:
+        return op_feed_item(st, w, now);
     }
     return -ERR_INTERNAL;
 }

@@ -113,6 +113,30 @@ static const char *const migrations[] = {
     "CREATE INDEX events_by_user ON events(user_id, seq) WHERE user_id IS NOT NULL;"
     /* replies, listed under their root */
     "CREATE INDEX messages_by_thread ON messages(thread_root, id) WHERE thread_root IS NOT NULL;",
+
+    /* 3: service connectors: signing secrets (sealed), related events in threads, the outcome of
+     * each delivery, and feeds (one fetch state per URL, the items each connector has seen) */
+    "ALTER TABLE connectors ADD COLUMN sealed_secret TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN outcome TEXT;"
+    "CREATE TABLE connector_threads("
+    "  connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
+    "  key TEXT NOT NULL,"
+    "  root_id INTEGER NOT NULL REFERENCES messages(id),"
+    "  created INTEGER NOT NULL,"
+    "  PRIMARY KEY (connector_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE feeds("
+    "  url TEXT PRIMARY KEY,"
+    "  etag TEXT,"
+    "  last_modified TEXT,"
+    "  last_fetch INTEGER,"
+    "  next_fetch INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT) WITHOUT ROWID;"
+    "CREATE TABLE feed_items("
+    "  connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
+    "  item_hash TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  PRIMARY KEY (connector_id, item_hash)) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

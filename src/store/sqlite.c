@@ -392,6 +392,8 @@ int store_connector_auth(struct store *st, int64_t id, struct store_connector_au
     snprintf(out->image_hash, sizeof out->image_hash, "%s", sql_text(s, 5));
     snprintf(out->type, sizeof out->type, "%s", sql_text(s, 6));
     out->team_id = sqlite3_column_int64(s, 7);
+    snprintf(out->settings, sizeof out->settings, "%s", sql_text(s, 8));
+    snprintf(out->sealed, sizeof out->sealed, "%s", sql_text(s, 9));
     sqlite3_reset(s);
     return 0;
 }
@@ -433,6 +435,28 @@ json_t *store_deliveries(struct store *st, int64_t connector_id, int limit)
     sqlite3_bind_int64(s, 1, connector_id);
     sqlite3_bind_int(s, 2, limit);
     return collect(s, row_delivery);
+}
+
+int store_feeds(struct store *st, store_feed_fn *fn, void *arg)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_FEEDS_DUE);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_feed_row row = {
+            .connector_id = sqlite3_column_int64(s, 0),
+            .url = sql_text(s, 1),
+            .interval_min = sqlite3_column_int(s, 2),
+            .etag = (const char *)sqlite3_column_text(s, 3),
+            .last_modified = (const char *)sqlite3_column_text(s, 4),
+            .next_fetch = sqlite3_column_int64(s, 5),
+            .failures = sqlite3_column_int(s, 6),
+            .seen = sqlite3_column_int64(s, 7),
+        };
+        if (*row.url)
+            fn(arg, &row);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -ERR_INTERNAL;
 }
 
 int store_image_get(struct store *st, const char *hash, void **bytes, size_t *len,

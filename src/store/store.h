@@ -51,15 +51,27 @@ enum store_op {
     STORE_CHANNEL_CREATE, /* actor, team_id, name -> id, result = Channel */
     STORE_MESSAGE_CREATE, /* actor, channel_id, text, thread (0: none) -> id, result = Message */
     /* connectors: the connector is connector_id; images are blob/blob_len/content_type */
-    STORE_CONNECTOR_CREATE,   /* actor, channel_id, kind, name, image, secret, text = settings
+    STORE_CONNECTOR_CREATE,   /* actor, channel_id, kind, name, image, secret (URL secret's
+                                 hash), text = settings JSON, sealed (signing secret or NULL)
                                  -> id, result = Connector */
-    STORE_CONNECTOR_UPDATE,   /* actor, connector_id, name and/or image -> result = Connector */
-    STORE_CONNECTOR_ROTATE,   /* actor, connector_id, secret -> result = Connector */
+    STORE_CONNECTOR_UPDATE,   /* actor, connector_id; any of name, image, text = settings,
+                                 sealed -> result = Connector */
+    STORE_CONNECTOR_ROTATE,   /* actor, connector_id, secret (a new URL secret's hash) or sealed
+                                 (a new signing secret) -> result = Connector */
     STORE_CONNECTOR_DELETE,   /* actor, connector_id */
     STORE_CONNECTOR_TAKEOVER, /* actor, connector_id (must be suspended) -> result = Connector */
-    STORE_WEBHOOK_POST,       /* connector_id, text = fallback, card, delivery fields, key + reply
-                                 -> id (result = Message only when flag); or replayed */
-    STORE_DELIVERY_LOG,       /* connector_id, delivery fields (a refused request) */
+    STORE_WEBHOOK_POST,       /* connector_id, text = fallback, card, delivery fields, key + reply,
+                                 thread_key + update_root -> id (result = Message only when
+                                 flag), root_id; or replayed */
+    STORE_DELIVERY_LOG,       /* connector_id, delivery fields, outcome ("refused", "ignored") */
+    /* feeds */
+    STORE_FEED_STATE, /* name = feed URL, etag, last_modified (NULL: keep), expires =
+                         next fetch (ms), status = consecutive failures, error = the
+                         last one or NULL */
+    STORE_FEED_CHECK, /* name = feed URL: due now */
+    STORE_FEED_ITEM,  /* connector_id, key = item hash; unless flag (only remember it):
+                         text = fallback, card, dialect -> id; replayed when the connector
+                         had seen the item already */
 };
 
 struct store_write {
@@ -73,7 +85,9 @@ struct store_write {
     const char *role;
     bool flag;
     int64_t expires;
-    void *owned; /* an input buffer the write owns: freed by store_write_release */
+    void *owned;  /* an input buffer the write owns: freed by store_write_release */
+    void *owned2; /* and another (a connector's settings text, its sealed secret) */
+    void *owned3;
     int64_t connector_id;
     int64_t thread;   /* a message of the thread to reply in, or 0 */
     const char *kind; /* connector type */
@@ -87,13 +101,19 @@ struct store_write {
     int status;
     const char *error;
     size_t size;
-    const char *body; /* the request body when small enough to keep, else NULL */
-    bool replayed;    /* result: the key was seen; replay_* hold the first answer */
+    const char *body;       /* the request body when small enough to keep, else NULL */
+    const char *outcome;    /* delivery log: "posted", "ignored", "refused" */
+    const char *sealed;     /* a sealed signing secret */
+    const char *thread_key; /* related events share a thread (connector_threads) */
+    bool update_root;       /* and this one replaces the card of the thread's first message */
+    const char *etag, *last_modified; /* feed state */
+    bool replayed;                    /* result: the key was seen; replay_* hold the first answer */
     int replay_status;
     char *replay_body; /* owned */
     /* results, valid in done() and after */
     int rc;                     /* 0 or -ERR_x */
     int64_t id;                 /* the new row's id */
+    int64_t root_id;            /* the thread a webhook post joined, or 0 */
     json_t *result;             /* the created object, owned by the write (store_write_release) */
     struct store_event *events; /* in seq order, owned */
     size_t n_events, alloc_events;
@@ -179,6 +199,8 @@ struct store_connector_auth {
     char name[128];
     char image_hash[65]; /* "" when none */
     char type[32];
+    char settings[8192]; /* JSON object */
+    char sealed[512];    /* the sealed signing secret, "" when none */
 };
 /* 0, or -ERR_NOT_FOUND. */
 int store_connector_auth(struct store *st, int64_t id, struct store_connector_auth *out);
@@ -188,6 +210,18 @@ int store_connector_team(struct store *st, int64_t id, int64_t *team_id, int64_t
 json_t *store_connector_get(struct store *st, int64_t id);      /* Connector or NULL */
 json_t *store_connectors(struct store *st, int64_t channel_id); /* [Connector] */
 json_t *store_deliveries(struct store *st, int64_t connector_id, int limit);
+/* The active feed connectors, ordered by feed URL: calls fn once per connector. */
+struct store_feed_row {
+    int64_t connector_id;
+    const char *url;
+    int interval_min;
+    const char *etag, *last_modified; /* NULL when none */
+    int64_t next_fetch;               /* ms; 0 = now */
+    int failures;
+    int64_t seen; /* items this connector has seen (0: never fetched for it) */
+};
+typedef void store_feed_fn(void *arg, const struct store_feed_row *row);
+int store_feeds(struct store *st, store_feed_fn *fn, void *arg);
 /* An image by its hash: 0 with *bytes (caller frees), *len and content_type; or -ERR_NOT_FOUND. */
 int store_image_get(struct store *st, const char *hash, void **bytes, size_t *len,
                     char content_type[32]);

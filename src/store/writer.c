@@ -36,7 +36,9 @@ void store_write_release(struct store_write *w)
 {
     write_reset_results(w);
     free(w->owned);
-    w->owned = NULL;
+    free(w->owned2);
+    free(w->owned3);
+    w->owned = w->owned2 = w->owned3 = NULL;
 }
 
 static int exec_stmt(struct store *st, enum sql_id id)

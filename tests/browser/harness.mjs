@@ -143,3 +143,51 @@ function makePng(size) {
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
 }
 export const PNG = makePng(48);
+
+/** Page helpers bound to a server and a browser: a signed-in tab, opening a channel, the
+ *  Connectors dialog. */
+export function appHelpers(getSrv, getBr, T = 15000) {
+  /** A new tab signed in as `user` (through the form when the profile has no session yet). */
+  async function openApp(path = "/", viewport, user = "alice") {
+    const page = await getBr().context.newPage();
+    if (viewport) await page.setViewportSize(viewport);
+    const problems = watch(page);
+    page.setDefaultTimeout(T);
+    await page.goto(getSrv().base + path);
+    const form = page.getByRole("button", { name: "Sign in" });
+    const shell = page.locator(".shell");
+    await form.or(shell).first().waitFor();
+    if (await form.isVisible()) {
+      await page.getByLabel("Username").fill(user);
+      await page.getByLabel("Password").fill(password(user));
+      await form.click();
+      await shell.waitFor();
+    }
+    await page.locator(".live-dot.on").waitFor({ state: "attached" }); // the event stream is open
+    return { page, problems };
+  }
+  async function openChannel(page, name) {
+    if (await page.locator(".menu-btn").isVisible()) await page.locator(".menu-btn").click();
+    await page.locator(".sidebar .chan", { hasText: new RegExp(`^#?\\s*${name}`) }).click();
+    await page.getByRole("heading", { level: 1, name: new RegExp(name) }).waitFor();
+  }
+  async function openConnectors(page) {
+    await page.getByRole("button", { name: "Channel menu" }).click();
+    await page.getByRole("menuitem", { name: "Connectors" }).click();
+    const dialog = page.getByRole("dialog", { name: /Connectors/ });
+    await dialog.waitFor();
+    return dialog;
+  }
+  return { openApp, openChannel, openConnectors };
+}
+
+/** Polls `f` until it returns something truthy (or throws after `ms`). */
+export async function until(f, ms = 10000, what = "condition") {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs the web client's browser tests: Debian's Chromium driven by playwright-core against the real
-# server. Builds the web client first when web/dist is missing (or uses $WEB_DIST), installs the npm
-# packages when node_modules is missing. Exits non-zero when any test fails.
+# Runs the web client's browser tests (every *.test.mjs): Debian's Chromium driven by playwright-core
+# against the real server. Builds the web client first when web/dist is missing (or uses $WEB_DIST),
+# installs the npm packages when node_modules is missing. Exits non-zero when any test fails.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -20,4 +20,4 @@ if [ -z "${WEB_DIST:-}" ]; then
 fi
 [ -d "$here/node_modules" ] || (cd "$here" && npm ci --no-audit --no-fund)
 cd "$here"
-exec node --test --test-concurrency=1 --test-timeout=150000 web.test.mjs
+exec node --test --test-concurrency=1 --test-timeout=150000 *.test.mjs

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, api, postHook, launch, watch, password, PNG, SHOTS } from "./harness.mjs";
+import { startServer, api, postHook, launch, PNG, SHOTS, appHelpers } from "./harness.mjs";
 import { messageCard, slack, adaptive, xssPayloads, VECTORS } from "./payloads.mjs";
 
 let srv, br, A, B, team, general;
@@ -30,39 +30,7 @@ after(async () => {
   if (srv) await srv.stop();
 });
 
-/** A new tab signed in as alice (signing in through the form when the profile has no session). */
-async function openApp(path = "/", viewport) {
-  const page = await br.context.newPage();
-  if (viewport) await page.setViewportSize(viewport);
-  const problems = watch(page);
-  page.setDefaultTimeout(T);
-  await page.goto(srv.base + path);
-  const form = page.getByRole("button", { name: "Sign in" });
-  const shell = page.locator(".shell");
-  await form.or(shell).first().waitFor();
-  if (await form.isVisible()) {
-    await page.getByLabel("Username").fill("alice");
-    await page.getByLabel("Password").fill(password("alice"));
-    await form.click();
-    await shell.waitFor();
-  }
-  await page.locator(".live-dot.on").waitFor({ state: "attached" }); // the event stream is open
-  return { page, problems };
-}
-
-async function openChannel(page, name) {
-  if (await page.locator(".menu-btn").isVisible()) await page.locator(".menu-btn").click();
-  await page.locator(".sidebar .chan", { hasText: new RegExp(`^#?\\s*${name}`) }).click();
-  await page.getByRole("heading", { level: 1, name: new RegExp(name) }).waitFor();
-}
-
-async function openConnectors(page) {
-  await page.getByRole("button", { name: "Channel menu" }).click();
-  await page.getByRole("menuitem", { name: "Connectors" }).click();
-  const dialog = page.getByRole("dialog", { name: /Connectors/ });
-  await dialog.waitFor();
-  return dialog;
-}
+const { openApp, openChannel, openConnectors } = appHelpers(() => srv, () => br, T);
 
 /** Waits for the card of a given title to show up in the open feed; returns it and the time taken. */
 async function waitForCard(page, title, since) {
@@ -220,9 +188,10 @@ async function assertClean(page, problems, where) {
     for (const el of document.querySelectorAll("*"))
       for (const a of el.attributes)
         if (/^on/i.test(a.name)) bad.push(`${el.tagName} ${a.name}=${a.value.slice(0, 40)}`);
-    const scope = document.querySelector(".feed") || document;
-    for (const el of scope.querySelectorAll("iframe,object,embed,frame,svg,math,style,form,base,meta,link"))
-      bad.push("element: " + el.tagName);
+    const scopes = document.querySelectorAll(".feed"); // the channel's, and an open thread's
+    for (const el of [...(scopes.length ? scopes : [document])].flatMap((f) => [...f.querySelectorAll("iframe,object,embed,frame,svg,math,style,form,base,meta,link")]))
+      if (!(el.matches("svg.icon") && el.closest(".msg-foot"))) // the app's own icons (thread actions), outside any content
+        bad.push("element: " + el.tagName);
     for (const el of document.querySelectorAll("[href],[src],[action],[formaction],[xlink\\:href],[background],[poster],[data]")) {
       for (const n of ["href", "src", "action", "formaction", "xlink:href", "background", "poster", "data"]) {
         const v = (el.getAttribute(n) || "").trim();
@@ -275,6 +244,21 @@ test("4. XSS table: no script runs from any card field or plain message", async 
   }
   await page.waitForTimeout(300);
   await assertClean(page, problems, "after clicks");
+
+  // The same vectors as replies, in an open thread (live, then loaded when it opens again).
+  const root = await api(srv.base, A, "POST", `/api/v1/channels/${ch.id}/messages`, { text: "thread root for the XSS table" });
+  await page.locator(`.feed .msg[data-id="${root.id}"]`).getByRole("button", { name: "Reply in thread" }).click();
+  const panel = page.getByRole("complementary", { name: "Thread" });
+  await panel.getByText("No replies yet").waitFor();
+  for (const v of VECTORS) await api(srv.base, A, "POST", `/api/v1/channels/${ch.id}/messages`, { text: v, thread: root.id });
+  await page.waitForFunction((n) => document.querySelectorAll(".thread .feed .msg").length >= n + 1, VECTORS.length, { timeout: 20000 });
+  await page.waitForTimeout(300);
+  await assertClean(page, problems, "thread, live");
+  await panel.getByRole("button", { name: "Close thread" }).click();
+  await page.locator(`.feed .msg[data-id="${root.id}"]`).getByRole("button", { name: `${VECTORS.length} replies` }).click();
+  await page.waitForFunction((n) => document.querySelectorAll(".thread .feed .msg").length >= n + 1, VECTORS.length, { timeout: 20000 });
+  await assertClean(page, problems, "thread, loaded");
+  await panel.getByRole("button", { name: "Close thread" }).click();
 
   // The same feed loaded from history (not live) is just as clean.
   await page.reload();

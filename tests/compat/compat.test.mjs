@@ -1,9 +1,9 @@
 // Compatibility of Switchboard's incoming webhooks with real client libraries from npm:
 //   ms-teams-webhook (Teams: MessageCard and Adaptive Card) and @slack/webhook (IncomingWebhook).
-// Starts its own server (SWITCHBOARD_BIN, default ../../build/switchboard) on a free port with a
-// temporary data directory, bootstraps a user with the admin CLI, creates a team and one webhook per
-// library through the REST API, sends with each library and checks both what the library reports
-// and what arrived in the channel.
+// Starts its own server (server.mjs: SWITCHBOARD_BIN, default ../../build/switchboard) on a free
+// port with a temporary data directory, bootstraps a user with the admin CLI, creates a team and one
+// webhook per library through the REST API, sends with each library and checks both what the
+// library reports and what arrived in the channel.
 //
 // Run: ./run.sh  (or: npm ci && node --test)
 //
@@ -20,45 +20,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { IncomingWebhook as TeamsWebhook } from 'ms-teams-webhook';
 import { IncomingWebhook as SlackWebhook } from '@slack/webhook';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.SWITCHBOARD_BIN || path.resolve(here, '../../build/switchboard');
+import { startServer } from './server.mjs';
 
-let dataDir, proc, base, token, stderr = '';
+let server, base;
 let channel, teamsHook, slackHook;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function api(method, p, body) {
-  const res = await fetch(base + p, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(10000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null, text };
-}
+const api = (method, p, body) => server.api(method, p, body);
 
 async function newestMessages(limit = 20) {
   const r = await api('GET', `/api/v1/channels/${channel.id}/messages?limit=${limit}`);
@@ -82,29 +53,8 @@ async function createHook(name) {
 }
 
 before(async () => {
-  assert.ok(existsSync(BIN), `switchboard binary not found: ${BIN} (build it or set SWITCHBOARD_BIN)`);
-  dataDir = mkdtempSync(path.join(tmpdir(), 'sb-compat-'));
-  const data = path.join(dataDir, 'data');
-  execFileSync(BIN, ['admin', '--data', data, 'create-user', 'alice', '--password-stdin'],
-    { input: 'compat-test-password\n', timeout: 30000 });
-  token = execFileSync(BIN, ['admin', '--data', data, 'create-token', 'alice'], { timeout: 30000 }).toString().trim();
-  assert.ok(token && !/\s/.test(token), `create-token printed ${JSON.stringify(token)}`);
-
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  proc = spawn(BIN, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`,
-    '--webhook-burst', '1000', '--webhook-rate', '1000'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${stderr}`);
-    try {
-      const r = await fetch(`${base}/api/v1/session`, { signal: AbortSignal.timeout(1000) });
-      if (r.status === 200 || r.status === 401) break;
-    } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`server not ready within 10 s:\n${stderr}`);
-    await sleep(50);
-  }
+  server = await startServer({ args: ['--webhook-burst', '1000', '--webhook-rate', '1000'] });
+  base = server.base;
 
   const team = await api('POST', '/api/v1/teams', { name: 'Compat' });
   assert.equal(team.status, 201, team.text);
@@ -116,18 +66,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (proc && proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    const t0 = Date.now();
-    proc.kill('SIGTERM');
-    let timer;
-    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 10000); })]);
-    clearTimeout(timer);
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-    assert.ok(Date.now() - t0 < 10000, 'server took 10 s or more to stop');
-    assert.equal(proc.exitCode, 0, `server exit code after SIGTERM:\n${stderr.slice(-2000)}`);
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,16 +1,19 @@
 // app.jsx: the shell: sign-in, sidebar (teams, channels, unread counts), the open channel's
-// header with its "…" menu, the feed (older pages on scroll, live appends) and the composer.
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+// header with its "…" menu, the feed (top-level messages; older pages on scroll, live appends),
+// the composer, and the open thread beside it.
+import { useEffect, useRef, useState } from "preact/hooks";
 import { loadSession, signIn, signOut } from "./api.js";
 import {
   S, bump, useStore, loadAll, openChannel, loadOlder, sendMessage, markRead, connectEvents,
-  resetStore, findChannel, findTeam, toggleNotify,
+  resetStore, findChannel, findTeam, toggleNotify, openThread, closeThread,
 } from "./store.js";
-import { markdown } from "./safe.js";
-import { CardFrame } from "./card.jsx";
-import { Avatar, Icon, Time } from "./ui.jsx";
+import { Avatar, Icon } from "./ui.jsx";
+import { MessageList, MessageItem, Composer } from "./messages.jsx";
+import { ThreadPanel } from "./thread.jsx";
 import { ConnectorsDialog } from "./connectors.jsx";
 import { MembersDialog, NewChannelDialog, NewTeamDialog } from "./teams.jsx";
+
+const PATH_RE = /^\/channels\/(\d+)(?:\/threads\/(\d+))?/;
 
 export function App() {
   const s = useStore();
@@ -21,10 +24,11 @@ export function App() {
     S.me = user;
     connectEvents();
     await loadAll();
-    const m = /^\/channels\/(\d+)/.exec(location.pathname);
+    const m = PATH_RE.exec(location.pathname);
     const wanted = m ? Number(m[1]) : null;
     const first = (wanted && findChannel(wanted)) || Object.values(S.channels).flat()[0];
     if (first) openChannel(first.id, !wanted || first.id !== wanted);
+    if (first && first.id === wanted && m[2]) openThread(wanted, Number(m[2]), false);
     setPhase("app");
   }
 
@@ -33,8 +37,11 @@ export function App() {
       .then((u) => (u ? start(u) : setPhase("signin")))
       .catch((e) => { setErr(e.message); setPhase("signin"); });
     const onPop = () => {
-      const m = /^\/channels\/(\d+)/.exec(location.pathname);
-      if (m && findChannel(Number(m[1]))) openChannel(Number(m[1]), false);
+      const m = PATH_RE.exec(location.pathname);
+      if (!m || !findChannel(Number(m[1]))) return;
+      if (S.current !== Number(m[1])) openChannel(Number(m[1]), false);
+      if (m[2]) openThread(Number(m[1]), Number(m[2]), false);
+      else closeThread(true);
     };
     window.addEventListener("popstate", onPop);
     return () => window.removeEventListener("popstate", onPop);
@@ -247,142 +254,50 @@ function ChannelMenu({ channel, team, open }) {
   );
 }
 
+/** Whether the phone layout (one breakpoint, 760 px) is in effect; follows resizes. */
+function usePhone() {
+  const q = useRef(window.matchMedia("(max-width: 760px)"));
+  const [on, setOn] = useState(q.current.matches);
+  useEffect(() => {
+    const f = () => setOn(q.current.matches);
+    q.current.addEventListener("change", f);
+    return () => q.current.removeEventListener("change", f);
+  }, []);
+  return on;
+}
+
 function ChannelView({ channel, team, open }) {
+  const s = useStore();
+  const phone = usePhone();
+  const thread = s.thread && s.thread.channel === channel.id ? s.thread.root : null;
   return (
-    <div class="channel">
-      <TopBar title={<><span class="muted">#</span>{channel.name}</>} sub={team ? team.name : ""}>
-        <ChannelMenu channel={channel} team={team} open={open} />
-      </TopBar>
-      <Feed channel={channel} />
-      <Composer channel={channel} />
-    </div>
+    <>
+      <div class={`channel${thread ? " with-thread" : ""}`} inert={thread && phone ? true : undefined}>
+        <TopBar title={<><span class="muted">#</span>{channel.name}</>} sub={team ? team.name : ""}>
+          <ChannelMenu channel={channel} team={team} open={open} />
+        </TopBar>
+        <Feed channel={channel} thread={thread} />
+        <Composer id="composer-text" label={`Message #${channel.name}`} placeholder={`Message #${channel.name}`}
+          onSend={(text) => sendMessage(channel.id, text)} />
+      </div>
+      {thread && <ThreadPanel key={thread} channel={channel} rootId={thread} />}
+    </>
   );
 }
 
-function Feed({ channel }) {
+function Feed({ channel, thread }) {
   const s = useStore();
   const f = s.msgs[channel.id];
   const list = f ? f.list : [];
-  const scroller = useRef(null);
-  const inner = useRef(null);
-  const stick = useRef(true);
-  const anchor = useRef(null); // {height, top} while an older page is being inserted above
-
-  const onScroll = () => {
-    const el = scroller.current;
-    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
-    if (stick.current && !document.hidden) markRead(channel.id);
-    if (el.scrollTop < 120 && f && f.hasMore && !f.loading && f.loaded) {
-      anchor.current = { height: el.scrollHeight, top: el.scrollTop };
-      loadOlder(channel.id).catch(() => { anchor.current = null; });
-    }
-  };
-
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    if (anchor.current && !(f && f.loading)) {
-      el.scrollTop = el.scrollHeight - anchor.current.height + anchor.current.top;
-      anchor.current = null;
-    } else if (stick.current) {
-      el.scrollTop = el.scrollHeight;
-    }
-    // a short first page: keep loading older ones until the feed can scroll
-    if (f && f.loaded && f.hasMore && !f.loading && el.scrollHeight <= el.clientHeight + 10) {
-      loadOlder(channel.id).catch(() => {});
-    }
-  }, [list.length, f && f.loading]);
-
-  useEffect(() => {
-    // cards render after layout and grow: keep the bottom in view while stuck to it
-    const ro = new ResizeObserver(() => {
-      const el = scroller.current;
-      if (el && stick.current && !anchor.current) el.scrollTop = el.scrollHeight;
-    });
-    if (inner.current) ro.observe(inner.current);
-    return () => ro.disconnect();
-  }, []);
-
+  const onReply = (m) => openThread(channel.id, m.id);
   return (
-    <div class="feed" ref={scroller} onScroll={onScroll} role="log" aria-live="polite" aria-relevant="additions"
-      aria-label={`Messages in #${channel.name}`} tabIndex={0}>
-      <div class="feed-inner" ref={inner}>
-        {f && f.loading && <p class="muted center loading">Loading…</p>}
-        {f && f.loaded && !f.hasMore && (
-          <div class="feed-start"><h2>#{channel.name}</h2><p class="muted">This is the start of the channel.</p></div>
-        )}
-        {list.map((m, i) => <MessageItem key={m.id} m={m} prev={list[i - 1]} />)}
-      </div>
-    </div>
-  );
-}
-
-function MessageItem({ m, prev }) {
-  const a = m.author || {};
-  if (a.type === "system")
-    return <div class="msg msg-system" data-id={m.id}><div class="system-text"><Markdown text={m.text} /><Time iso={m.created} /></div></div>;
-  if (m.card) {
-    return (
-      <div class="msg msg-card" data-id={m.id}>
-        <CardFrame card={m.card} time={<Time iso={m.created} />} />
-      </div>
-    );
-  }
-  const name = a.username || a.name || "unknown";
-  const grouped = prev && !prev.card && prev.author && prev.author.type === a.type && prev.author.id === a.id &&
-    new Date(m.created) - new Date(prev.created) < 5 * 60 * 1000;
-  return (
-    <div class={`msg msg-user${grouped ? " grouped" : ""}`} data-id={m.id}>
-      {grouped ? <span class="avatar-gap" /> : <Avatar name={name} image={a.image} size={32} />}
-      <div class="msg-main">
-        {!grouped && <div class="msg-head"><span class="msg-author">{name}</span> <Time iso={m.created} /></div>}
-        <Markdown text={m.text} />
-      </div>
-    </div>
-  );
-}
-
-function Markdown({ text }) {
-  const ref = useRef(null);
-  useLayoutEffect(() => { if (ref.current) ref.current.innerHTML = markdown(text); }, [text]);
-  return <div class="md" ref={ref} />;
-}
-
-function Composer({ channel }) {
-  const [text, setText] = useState("");
-  const [err, setErr] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const ta = useRef(null);
-  useLayoutEffect(() => {
-    const el = ta.current;
-    if (!el) return;
-    el.style.height = "auto";
-    el.style.height = Math.min(el.scrollHeight, 200) + "px";
-  }, [text]);
-  async function send() {
-    const t = text;
-    if (!t.trim() || busy) return;
-    setBusy(true); setErr(null);
-    try { await sendMessage(channel.id, t); setText(""); }
-    catch (e) { setErr(e.message); }
-    finally { setBusy(false); ta.current && ta.current.focus(); }
-  }
-  return (
-    <form class="composer" onSubmit={(e) => { e.preventDefault(); send(); }}>
-      {err && <p class="error" role="alert">{err}</p>}
-      <div class="composer-row">
-        <label for="composer-text" class="sr-only">Message #{channel.name}</label>
-        <textarea id="composer-text" ref={ta} rows={1} value={text} placeholder={`Message #${channel.name}`}
-          maxLength={16000}
-          onInput={(e) => setText(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
-          }} />
-        <button type="submit" class="btn primary send" aria-label="Send" disabled={busy || !text.trim()}>
-          <Icon name="send" size={18} />
-        </button>
-      </div>
-      <p class="hint muted">Markdown · Enter to send · Shift+Enter for a new line</p>
-    </form>
+    <MessageList f={f} items={list} label={`Messages in #${channel.name}`}
+      onOlder={() => loadOlder(channel.id)} onBottom={() => markRead(channel.id)}>
+      {f && f.loading && <p class="muted center loading">Loading…</p>}
+      {f && f.loaded && !f.hasMore && (
+        <div class="feed-start"><h2>#{channel.name}</h2><p class="muted">This is the start of the channel.</p></div>
+      )}
+      {list.map((m, i) => <MessageItem key={m.id} m={m} prev={list[i - 1]} onReply={onReply} active={m.id === thread} />)}
+    </MessageList>
   );
 }

@@ -39,6 +39,19 @@ export function Icon({ name, size = 20, label }) {
         <path d="M12 6l3.13 5.73C15.66 12.7 16.9 13 18 13a4 4 0 0 1 0 8" /></svg>);
     case "hash": return <svg {...p}><path d="M4 9h16M4 15h16M10 3L8 21M16 3l-2 18" /></svg>;
     case "back": return <svg {...p}><path d="M15 18l-6-6 6-6" /></svg>;
+    case "reply": return <svg {...p}><path d="M9 17l-5-5 5-5" /><path d="M4 12h11a5 5 0 0 1 5 5v2" /></svg>;
+    case "copy": return <svg {...p}><rect x="9" y="9" width="12" height="12" rx="2" /><path d="M5 15H4a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v1" /></svg>;
+    case "alert": return <svg {...p}><path d="M10.3 3.9L1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0zM12 9v4M12 17h.01" /></svg>;
+    case "key": return <svg {...p}><circle cx="7.5" cy="15.5" r="4.5" /><path d="M10.7 12.3L21 2M16 7l3 3M19 4l2 2" /></svg>;
+    // connector types (drawn here, not the services' logos)
+    case "github": return (
+      <svg {...p}><path d="M9 19c-4.3 1.4-4.3-2.5-6-3m12 5v-3.5c0-1 .1-1.4-.5-2 2.8-.3 5.5-1.4 5.5-6a4.6 4.6 0 0 0-1.3-3.2 4.2 4.2 0 0 0-.1-3.2s-1.1-.3-3.5 1.3a12.3 12.3 0 0 0-6.2 0C6.5 2.8 5.4 3.1 5.4 3.1a4.2 4.2 0 0 0-.1 3.2A4.6 4.6 0 0 0 4 9.5c0 4.6 2.7 5.7 5.5 6-.6.6-.6 1.2-.5 2V21" /></svg>);
+    case "gitlab": return <svg {...p}><path d="M12 21l-9.4-6.8a.8.8 0 0 1-.3-.9L5.2 4.4a.5.5 0 0 1 .9 0L8.4 11h7.2l2.3-6.6a.5.5 0 0 1 .9 0l2.9 8.9a.8.8 0 0 1-.3.9z" /></svg>;
+    case "azure-devops": case "azure_devops": return <svg {...p}><path d="M3 8.5l8-5 7 3.5v11l-7 2.5-8-3.5zM3 8.5v7.5M11 3.5v17M18 7l3 1.5v8L18 18" /></svg>;
+    case "trello": return <svg {...p}><rect x="3" y="3" width="18" height="18" rx="2" /><rect x="7" y="7" width="3.5" height="9" rx="1" /><rect x="13.5" y="7" width="3.5" height="5" rx="1" /></svg>;
+    case "alertmanager": return <svg {...p}><path d="M7 18v-6a5 5 0 0 1 10 0v6M5 21h14M12 3v2M4.2 6.2l1.4 1.4M19.8 6.2l-1.4 1.4M5 18h14" /></svg>;
+    case "grafana": return <svg {...p}><path d="M3 3v18h18" /><path d="M7 15l4-5 3 3 5-7" /></svg>;
+    case "rss": return <svg {...p}><path d="M4 11a9 9 0 0 1 9 9M4 4a16 16 0 0 1 16 16" /><circle cx="5" cy="19" r="1" /></svg>;
     case "logout": return <svg {...p}><path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9" /></svg>;
     default: return <svg {...p}><rect x="3" y="3" width="18" height="18" rx="3" /></svg>;
   }

@@ -49,8 +49,17 @@ static void settings_unknown_field_refused(void **state)
 static void md_escape_and_first_line(void **state)
 {
     (void)state;
-    char *s = connector_md_escape("a *b* [c](d) <e>");
-    assert_string_equal(s, "a \\*b\\* \\[c\\]\\(d\\) \\<e\\>");
+    /* what markdown would read as emphasis, links, images, HTML, code, entities */
+    char *s = connector_md_escape("a *b* [c](d) <e> `f` _g_ ![i](j) AT&amp;T ~k~ |");
+    assert_string_equal(s, "a \\*b\\* \\[c\\](d) \\<e\\> \\`f\\` \\_g\\_ \\!\\[i\\](j) "
+                           "AT\\&amp;T \\~k\\~ \\|");
+    free(s);
+    /* block syntax only where it is block syntax: at the start of a line */
+    s = connector_md_escape("# h\n- item\n  + x\n12. y\n===\nv1.2-rc host-3 a+b #5 3) ok");
+    assert_string_equal(s, "\\# h\n\\- item\n  \\+ x\n12\\. y\n\\===\nv1.2-rc host-3 a+b #5 3) ok");
+    free(s);
+    s = connector_md_escape("1) a\n7.b");
+    assert_string_equal(s, "1\\) a\n7\\.b");
     free(s);
     s = connector_first_line("one\ntwo", 80);
     assert_string_equal(s, "one");

@@ -115,11 +115,11 @@ static void golden(void **state)
     } else {
         char reason[160] = "";
         bool wanted = connectors_wanted(t, settings, &r, reason);
-        json_t *res = json_pack(
-            "{s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "outcome",
-            r.outcome == CONNECTOR_POST ? "post" : "ignored", "event", r.event, "branch", r.branch,
-            "thread_key", r.thread_key, "update_root", r.update_root, "reason",
-            r.outcome == CONNECTOR_IGNORED ? r.reason : reason, "wanted", wanted);
+        json_t *res =
+            json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "outcome",
+                      r.outcome == CONNECTOR_POST ? "post" : "ignored", "event", r.event, "branch",
+                      r.branch, "thread_key", r.thread_key, "update_root", r.update_root, "reason",
+                      r.outcome == CONNECTOR_IGNORED ? r.reason : reason, "wanted", wanted);
         if (r.outcome == CONNECTOR_POST) {
             assert_non_null(r.card.json);
             json_t *env = json_object_get(r.card.json, "envelope");

@@ -1,0 +1,2 @@
+delete
+{"ref":"v1.4.0-rc1","ref_type":"tag","master_branch":"main","description":"A tiny rail yard simulator","pusher_type":"user","repository":{"full_name":"octo-org/switchyard","html_url":"https://github.com/octo-org/switchyard","stargazers_count":41},"sender":{"login":"alice","id":1001,"avatar_url":"https://avatars.githubusercontent.com/u/1001?v=4","html_url":"https://github.com/alice","type":"User","site_admin":false}}
