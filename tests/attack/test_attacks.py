@@ -356,6 +356,9 @@ CSRF_CASES = {
     ("POST", "/api/v1/connectors/{}/rotate"): (lambda w: f"/api/v1/connectors/{w['conn']}/rotate", None, 200),
     ("POST", "/api/v1/connectors/{}/takeover"): (lambda w: f"/api/v1/connectors/{w['susp']}/takeover", None, 200),
     ("DELETE", "/api/v1/connectors/{}"): (lambda w: f"/api/v1/connectors/{w['conn']}", None, 204),
+    ("POST", "/api/v1/connectors/{}/rotate-secret"): (lambda w: f"/api/v1/connectors/{w['gh']}/rotate-secret",
+                                                      None, 200),
+    ("POST", "/api/v1/connectors/{}/check"): (lambda w: f"/api/v1/connectors/{w['feed']}/check", None, 202),
 }
 
 
@@ -369,7 +372,12 @@ def _world(srv):
     conn = create_connector(srv, "alice", chan, name="mine")
     susp = create_connector(srv, "carol", chan, name="carols")
     assert srv.api("alice").delete(f"/api/v1/teams/{tid}/members/carol").status_code == 204
-    w = {"team": tid, "chan": chan, "conn": conn["id"], "susp": susp["id"], "url": conn["url"]}
+    gh = create_connector(srv, "alice", chan, name="gh", type="github")
+    feed = srv.api("alice").post(f"/api/v1/channels/{chan}/connectors", json={
+        "type": "rss", "name": "feed", "settings": {"url": "https://feed.invalid/rss"}})
+    assert feed.status_code == 201, feed.text
+    w = {"team": tid, "chan": chan, "conn": conn["id"], "susp": susp["id"], "url": conn["url"],
+         "gh": gh["id"], "feed": feed.json()["id"]}
 
     def snapshot():
         a = srv.api("alice")
@@ -381,6 +389,7 @@ def _world(srv):
                "hook": post_hook(srv, conn["url"], None, data=b"", ctype="application/json").status_code}
         for c in out["connectors"]["connectors"]:
             c.pop("last_delivery", None)
+            c.pop("feed", None)  # the poller writes it on its own
         return out
 
     return w, snapshot
