@@ -56,20 +56,7 @@ static char *clip(const char *text, size_t max_chars)
     size_t n = strlen(text);
     while (n && strchr(" \t\r\n", text[n - 1]))
         n--;
-    size_t bytes = 0, chars = 0;
-    while (bytes < n && chars < max_chars) {
-        bytes++;
-        while (bytes < n && ((unsigned char)text[bytes] & 0xC0) == 0x80)
-            bytes++;
-        chars++;
-    }
-    bool cut = bytes < n;
-    char *out = xmalloc(bytes + 4);
-    memcpy(out, text, bytes);
-    if (cut)
-        memcpy(out + bytes, "\xE2\x80\xA6", 3); /* … */
-    out[bytes + (cut ? 3 : 0)] = '\0';
-    return out;
+    return connector_clip(text, n, max_chars);
 }
 
 /* Payload text clipped to max_chars and markdown-escaped; caller frees. */

@@ -57,7 +57,12 @@ char *connector_first_line(const char *text, size_t max_chars)
 {
     if (!text)
         text = "";
-    size_t n = strcspn(text, "\r\n"), bytes = 0, chars = 0;
+    return connector_clip(text, strcspn(text, "\r\n"), max_chars);
+}
+
+char *connector_clip(const char *text, size_t n, size_t max_chars)
+{
+    size_t bytes = 0, chars = 0;
     while (bytes < n && chars < max_chars) {
         bytes++;
         while (bytes < n && ((unsigned char)text[bytes] & 0xC0) == 0x80)

@@ -122,6 +122,9 @@ int connector_card(const struct connector_type *t, json_t *mc, const struct card
 char *connector_md_escape(const char *text);
 /* The first line of text, at most max_chars characters (an ellipsis when cut); caller frees. */
 char *connector_first_line(const char *text, size_t max_chars);
+/* The first n bytes of text (valid UTF-8), at most max_chars characters of them (an ellipsis when
+ * cut); caller frees. */
+char *connector_clip(const char *text, size_t n, size_t max_chars);
 /* String member, or NULL; a path of members: connector_jpath(p, "pull_request", "user",
  * "login", NULL). */
 const char *connector_jstr(const json_t *obj, const char *key);

@@ -57,18 +57,10 @@ static char *esc_line(const char *text, size_t max_chars)
 /* Payload text of several lines, clipped to max_chars and markdown-escaped; caller frees. */
 static char *esc_text(const char *text, size_t max_chars)
 {
-    size_t n = strlen(text), bytes = 0, chars = 0;
+    size_t n = strlen(text);
     while (n && strchr(" \t\r\n", text[n - 1]))
         n--;
-    while (bytes < n && chars < max_chars) {
-        bytes++;
-        while (bytes < n && ((unsigned char)text[bytes] & 0xC0) == 0x80)
-            bytes++;
-        chars++;
-    }
-    char *c = xmalloc(bytes + 4);
-    memcpy(c, text, bytes);
-    strcpy(c + bytes, bytes < n ? "\xE2\x80\xA6" : "");
+    char *c = connector_clip(text, n, max_chars);
     char *e = connector_md_escape(c);
     free(c);
     return e;

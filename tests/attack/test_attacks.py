@@ -612,3 +612,89 @@ def test_sse_permission_matrix(make_server):
                                  f"around it: {ctx}")
         assert rep == expected[u], f"replay from 0 for {u} differs: leaked {sorted(set(rep) - set(expected[u]))[:5]}, " \
                                    f"missing {sorted(set(expected[u]) - set(rep))[:5]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# SSRF through the feed poller (the egress guard)
+
+class _Recorder:
+    """A local HTTP server that records every request and answers with a redirect to `target`
+    (or a small feed when target is None). It stands for an internal service the attacker wants
+    the server to reach, and for an attacker's redirector."""
+
+    def __init__(self, target=None):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        rec = self
+        self.hits = []
+        self.target = target
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                rec.hits.append(self.path)
+                if rec.target:
+                    self.send_response(302)
+                    self.send_header("Location", rec.target)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>internal</title>'
+                        b'<item><guid>1</guid><title>INTERNAL SECRET</title></item></channel></rss>')
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_ssrf_table_through_the_feed_poller(make_server):
+    """Feed URLs that point at the machine itself, private networks or cloud metadata, in every
+    spelling (decimal, octal, hex, short, IPv6-mapped, names that resolve locally, user-info
+    tricks) are refused before any connection; an allowed redirector cannot bounce the fetch to
+    them either (each hop is checked again). The internal service records no request."""
+    internal = _Recorder()
+    redirector = _Recorder(target=f"http://127.0.0.1:{internal.port}/feed")
+    try:
+        # only the redirector's port is allowed (host:port entry): the internal port is not
+        srv = make_server(extra_args=("--feed-tick", "1", "--egress-allow", f"127.0.0.1:{redirector.port}"))
+        team = srv.create_team("alice", "Ssrf")
+        chan = srv.general("alice", team["id"])["id"]
+        p = internal.port
+        urls = [f"http://127.0.0.1:{p}/feed", f"http://localhost:{p}/feed", f"http://2130706433:{p}/feed",
+                f"http://0177.0.0.1:{p}/feed", f"http://0x7f.0.0.1:{p}/feed", f"http://127.1:{p}/feed",
+                f"http://[::1]:{p}/feed", f"http://[::ffff:127.0.0.1]:{p}/feed", f"http://0.0.0.0:{p}/feed",
+                f"http://example.com@127.0.0.1:{p}/feed", "http://169.254.169.254/latest/meta-data/",
+                "http://metadata.google.internal/computeMetadata/v1/", "http://10.0.0.1/feed",
+                "http://192.168.1.1/feed", "http://[fd00::1]/feed", f"http://127.0.0.1:{redirector.port}/r"]
+        for url in urls:
+            r = srv.api("alice").post(f"/api/v1/channels/{chan}/connectors",
+                                      json={"type": "rss", "name": "x", "settings": {"url": url}})
+            assert r.status_code == 201, (url, r.text)
+
+        def refused():
+            cs = srv.api("alice").get(f"/api/v1/channels/{chan}/connectors").json()["connectors"]
+            return cs if len(cs) == len(urls) and all(c["feed"]["last_error"] for c in cs) else None
+        deadline = time.monotonic() + 20
+        cs = None
+        while time.monotonic() < deadline and not (cs := refused()):
+            time.sleep(0.2)
+        assert cs, srv.api("alice").get(f"/api/v1/channels/{chan}/connectors").text
+        assert internal.hits == [], internal.hits
+        assert redirector.hits, "the allowed redirector was never fetched"
+        msgs = srv.api("alice").get(f"/api/v1/channels/{chan}/messages").json()["messages"]
+        assert msgs == [], msgs
+        bounced = [c for c in cs if str(redirector.port) in c["settings"]["url"]][0]
+        assert "not a public address" in bounced["feed"]["last_error"], bounced
+    finally:
+        internal.close()
+        redirector.close()
