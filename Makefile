@@ -13,7 +13,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # tests), benchmarks (wrk). Node.js and npm come from Debian too when the machine has none.
 DEB_PACKAGES := gcc make meson ninja-build pkg-config curl \
 	libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libssl-dev libxml2-dev \
-	libcmocka-dev python3 python3-pytest python3-pytest-rerunfailures python3-requests \
+	libcmark-gfm-dev libcmark-gfm-extensions-dev \
+	libcmocka-dev python3 python3-pytest python3-pytest-rerunfailures python3-requests python3-aiosmtpd \
 	clang libclang-rt-14-dev clang-format wrk chromium prometheus-alertmanager
 # Directories with a package-lock.json: their npm packages are installed by `make deps`.
 NPM_DIRS := web tests/compat tests/browser

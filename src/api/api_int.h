@@ -12,6 +12,7 @@
 void api_webhook_fail_teams(struct http_req *r, int err, const char *message);
 void api_webhook_fail_slack(struct http_req *r, int err, const char *message);
 void api_webhook_fail_discord(struct http_req *r, int err, const char *message);
+void api_mailbox_fail(struct http_req *r, int err, const char *message);
 
 struct api_req {
     struct store_user user; /* who is calling (after authentication) */

@@ -53,12 +53,15 @@ int api_authenticate(struct http_req *r)
     return 0;
 }
 
-static json_t *session_json(const struct store_user *u, const char *session)
+static json_t *session_json(struct http_req *r, const struct store_user *u, const char *session)
 {
-    char csrf[65];
+    char csrf[65], email[256];
     if (session)
         core_csrf_token(session, csrf);
-    return json_pack("{s:o, s:o}", "user", api_user_json(u), "csrf_token",
+    json_t *user = api_user_json(u);
+    store_user_email(core_store(api_of(r)->core), u->id, email);
+    json_object_set_new(user, "email", email[0] ? json_string(email) : json_null());
+    return json_pack("{s:o, s:o}", "user", user, "csrf_token",
                      session ? json_string(csrf) : json_null());
 }
 
@@ -104,7 +107,7 @@ static void login_resumed(struct http_req *r)
     snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
              a->token, CORE_SESSION_DAYS * 86400);
     http_add_header(r, "Set-Cookie", cookie);
-    http_reply_json(r, 200, session_json(&a->user, a->token));
+    http_reply_json(r, 200, session_json(r, &a->user, a->token));
 }
 
 int api_session_create(struct http_req *r)
@@ -125,7 +128,7 @@ int api_session_create(struct http_req *r)
 int api_session_get(struct http_req *r)
 {
     struct api_req *a = api_req(r);
-    return http_reply_json(r, 200, session_json(&a->user, a->via_cookie ? a->session : NULL));
+    return http_reply_json(r, 200, session_json(r, &a->user, a->via_cookie ? a->session : NULL));
 }
 
 static void logout_finish(struct http_req *r)

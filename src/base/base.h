@@ -157,6 +157,7 @@ struct config {
     const char *secret_key;   /* "" = <data>/secret.key */
     const char *egress_allow; /* comma-separated CIDRs, "" = none */
     unsigned feed_tick_s;
+    unsigned mail_retry_s, mail_digest_unit_s;
 };
 /* Fills cfg from defaults, then environment, then argv (--name VALUE or --name=VALUE).
  * Returns 0, 1 when --help was printed, or -1 with a message on stderr. */

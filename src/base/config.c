@@ -123,6 +123,22 @@ int config_parse(struct config *cfg, int argc, char **argv, const char *prog)
     if (to_unsigned("feed-tick", cfg->raw.feed_tick, 1, 3600, &v))
         return -1;
     cfg->feed_tick_s = (unsigned)v;
+    if (to_unsigned("mail-retry", cfg->raw.mail_retry, 1, 86400, &v))
+        return -1;
+    cfg->mail_retry_s = (unsigned)v;
+    if (to_unsigned("mail-digest-unit", cfg->raw.mail_digest_unit, 1, 86400, &v))
+        return -1;
+    cfg->mail_digest_unit_s = (unsigned)v;
+    if (strcmp(cfg->raw.smtp_tls, "try") && strcmp(cfg->raw.smtp_tls, "require") &&
+        strcmp(cfg->raw.smtp_tls, "none")) {
+        fprintf(stderr, "--smtp-tls must be try, require or none\n");
+        return -1;
+    }
+    if (*cfg->raw.smtp && strncmp(cfg->raw.smtp, "smtp://", 7) &&
+        strncmp(cfg->raw.smtp, "smtps://", 8)) {
+        fprintf(stderr, "--smtp must be an smtp:// or smtps:// URL\n");
+        return -1;
+    }
     cfg->public_url = cfg->raw.public_url;
     cfg->web = cfg->raw.web;
     cfg->secret_key = cfg->raw.secret_key;

@@ -263,8 +263,15 @@ static bool md_destination_ok(const char *url, size_t len)
     while (start < len && (url[start] == ' ' || url[start] == '<'))
         start++;
     const char *colon = memchr(url + start, ':', len - start);
-    if (!colon)
-        return true; /* no scheme: a relative link */
+    if (!colon) {
+        /* no literal ":": a relative link, unless an entity or escape before the path could
+         * decode to one ("javascript&#58;x", "javascript&colon;x", "javascript%3ax") */
+        size_t path = strcspn(url + start, "/?#");
+        for (size_t k = start; k < len && k < start + path; k++)
+            if (url[k] == '&' || url[k] == '%' || url[k] == '\\')
+                return false;
+        return true;
+    }
     size_t n = (size_t)(colon - url) - start;
     bool tricks = false, relative = false;
     for (size_t k = 0; k < n; k++) {

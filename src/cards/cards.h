@@ -65,6 +65,26 @@ void card_set_sender(struct card *c, const char *name, const char *image);
 /* Plain-text rendering of a canonical card (terminal client, notifications, fallback). The
  * caller frees. */
 char *cards_render_text(const json_t *card);
+/* HTML rendering of a canonical card for e-mail (render_html.c; a group mailbox's HTML part): a
+ * fragment, one <table>, that the caller puts into the mail's document. Inline styles only (fixed
+ * ones, none from the card); markdown through cmark-gfm, raw HTML in it shown as text; every
+ * string of the card escaped; links only http/https/mailto, images only http/https (data: images
+ * become an "[image]" note); no script, form or event handler whatever the card holds, not only
+ * for what cards_from_payload made. Never NULL; the caller frees. */
+char *cards_render_html(const json_t *card);
+/* Terminal rendering of a canonical card (the terminal client's `tail`): every line starts with
+ * a bar "┃" (in the theme colour when `colour`), titles bold, sections apart, facts aligned
+ * "name: value", links "text <url>", actions "[Title] <url>"; with `colour` ANSI SGR escapes
+ * (bold, dim, underline, 24-bit colour), without none at all. Control characters and escape
+ * sequences inside the card are made visible (caret notation), never passed through. No
+ * trailing newline. The caller frees. */
+char *cards_render_term(const json_t *card, bool colour);
+/* One markdown text (a user's message) rendered and neutralised the same way, without a bar.
+ * The caller frees. */
+char *cards_render_term_text(const char *markdown, bool colour);
+/* s with every control character made visible, for names and other one-line texts from a
+ * server ("^[" for ESC, "^J" for a newline). The caller frees. */
+char *cards_term_clean(const char *s);
 
 /* Whether a URL may be a link (http, https, mailto) / an image (http, https, data:image/...). */
 bool cards_url_is_link(const char *url);

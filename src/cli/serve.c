@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "../api/api.h"
+#include "../egress/egress.h"
 #include "../hub/hub.h"
 
 #include <limits.h>
@@ -137,6 +138,47 @@ int cli_serve(int argc, char **argv)
         http_server_stop(srv);
         goto out_store;
     }
+    store_set_digest_unit(st, (int64_t)cfg.mail_digest_unit_s * 1000);
+    struct mailer *mailer = NULL;
+    char public_buf[512], from_buf[600], from_addr[400];
+    if (*cfg.raw.smtp) {
+        snprintf(public_buf, sizeof public_buf, "%s", cfg.public_url);
+        if (!*public_buf)
+            snprintf(public_buf, sizeof public_buf, "http://%s", cfg.listen);
+        size_t n = strlen(public_buf);
+        while (n && public_buf[n - 1] == '/')
+            public_buf[--n] = '\0';
+        const char *h = strstr(public_buf, "://");
+        h = h ? h + 3 : public_buf;
+        if (*cfg.raw.mail_from) {
+            snprintf(from_buf, sizeof from_buf, "%s", cfg.raw.mail_from);
+            const char *lt = strchr(cfg.raw.mail_from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+            if (lt && gt)
+                snprintf(from_addr, sizeof from_addr, "%.*s", (int)(gt - lt - 1), lt + 1);
+            else
+                snprintf(from_addr, sizeof from_addr, "%s", cfg.raw.mail_from);
+        } else {
+            snprintf(from_addr, sizeof from_addr, "switchboard@%.*s", (int)strcspn(h, ":/"), h);
+            snprintf(from_buf, sizeof from_buf, "Switchboard <%s>", from_addr);
+        }
+        struct core_mail_config mc = {
+            .smtp_url = cfg.raw.smtp,
+            .smtp_tls = !strcmp(cfg.raw.smtp_tls, "require") ? EGRESS_SMTP_TLS_REQUIRE
+                        : !strcmp(cfg.raw.smtp_tls, "none")  ? EGRESS_SMTP_TLS_NONE
+                                                             : EGRESS_SMTP_TLS_TRY,
+            .from = from_buf,
+            .from_addr = from_addr,
+            .public_url = public_buf,
+            .retry_s = cfg.mail_retry_s,
+        };
+        if (!(mailer = core_mailer_start(api.core, &mc, msg))) {
+            fprintf(stderr, "switchboard: %s\n", msg);
+            core_feeds_stop(feeds);
+            rc = 1;
+            http_server_stop(srv);
+            goto out_store;
+        }
+    }
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
     log_info("switchboard: listening on http://%s:%u (data in %s%s%s)", host, http_server_port(srv),
@@ -146,7 +188,8 @@ int cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     log_info("switchboard: %s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_quiesce(srv, SHUTDOWN_GRACE_MS);
-    core_feeds_stop(feeds); /* a fetch under way finishes and commits what it found */
+    core_feeds_stop(feeds);   /* a fetch under way finishes and commits what it found */
+    core_mailer_stop(mailer); /* a mail being sent finishes; the rest stays queued */
     hub_shutdown(api.hub);
     jobs_free(api.jobs); /* logins in progress finish and submit their sessions */
     store_flush(st);     /* every submitted write committed, its request resumed */

@@ -77,6 +77,7 @@ static const struct connector_setting settings[] = {
  * (GitHub writes it in lower case; any case is taken). */
 static int verify(const struct connector_request *req, char msg[160])
 {
+    msg[0] = '\0';
     if (!req->secret || !*req->secret) {
         snprintf(msg, 160, "the connector has no secret to check " SIGNATURE_HEADER " with");
         return -ERR_UNAUTHORIZED;

@@ -414,6 +414,24 @@ static bool numeric_offset(const char **p, int *minutes)
     return true;
 }
 
+/* A time of day at *p, "HH:MM" or "HH:MM:SS", into h, mi and sec (0 when absent); *p moves past
+ * it. 1 when it has seconds, 0 when not, -1 when it is not a time of day. */
+static int time_of_day(const char **p, int *h, int *mi, int *sec)
+{
+    *sec = 0;
+    *h = digits(p, 2, 2);
+    if (*h < 0 || *(*p)++ != ':')
+        return -1;
+    *mi = digits(p, 2, 2);
+    if (*mi < 0)
+        return -1;
+    if (**p != ':')
+        return 0;
+    (*p)++;
+    *sec = digits(p, 2, 2);
+    return *sec < 0 ? -1 : 1;
+}
+
 /* RFC 3339 / ISO 8601 as feeds use it: "2024-05-01T12:30:00Z", "...T12:30:00.250+02:00",
  * "...T12:30Z", a blank for the T, or a date alone (midnight UTC). */
 static int64_t parse_rfc3339(const char *s)
@@ -432,28 +450,19 @@ static int64_t parse_rfc3339(const char *s)
     int h = 0, mi = 0, sec = 0, ms = 0, off = 0;
     if (*p == 'T' || *p == 't' || (*p == ' ' && isdigit((unsigned char)p[1]))) {
         p++;
-        h = digits(&p, 2, 2);
-        if (h < 0 || *p++ != ':')
+        int has_seconds = time_of_day(&p, &h, &mi, &sec);
+        if (has_seconds < 0)
             return 0;
-        mi = digits(&p, 2, 2);
-        if (mi < 0)
-            return 0;
-        if (*p == ':') {
+        if (has_seconds && (*p == '.' || *p == ',')) {
             p++;
-            sec = digits(&p, 2, 2);
-            if (sec < 0)
-                return 0;
-            if (*p == '.' || *p == ',') {
+            int scale = 100, n = 0;
+            while (isdigit((unsigned char)*p)) {
+                ms += n++ < 3 ? (*p - '0') * scale : 0;
+                scale /= 10;
                 p++;
-                int scale = 100, n = 0;
-                while (isdigit((unsigned char)*p)) {
-                    ms += n++ < 3 ? (*p - '0') * scale : 0;
-                    scale /= 10;
-                    p++;
-                }
-                if (!n)
-                    return 0;
             }
+            if (!n)
+                return 0;
         }
         if (*p == 'Z' || *p == 'z')
             p++;
@@ -504,18 +513,9 @@ static int64_t parse_rfc822(const char *s)
     if (p - ys == 2)
         y += y < 50 ? 2000 : 1900;
     skip_blanks(&p);
-    int h = digits(&p, 2, 2);
-    if (h < 0 || *p++ != ':')
+    int h, mi, sec;
+    if (time_of_day(&p, &h, &mi, &sec) < 0)
         return 0;
-    int mi = digits(&p, 2, 2), sec = 0;
-    if (mi < 0)
-        return 0;
-    if (*p == ':') {
-        p++;
-        sec = digits(&p, 2, 2);
-        if (sec < 0)
-            return 0;
-    }
     skip_blanks(&p);
     int off = 0;
     if (*p == '+' || *p == '-') {

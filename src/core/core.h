@@ -157,6 +157,38 @@ void core_webhook_post(struct core *c, int64_t connector_id, const struct connec
 void core_delivery_log(struct core *c, int64_t connector_id, const char *dialect, int status,
                        const char *outcome, const char *error, size_t size, const char *body);
 
+/* ---- the group mailbox (mailbox.c) ---- */
+/* The team's mailbox as the caller sees it (docs/api.md); members only. */
+int core_mailbox_get(struct core *c, const struct store_user *who, int64_t team, json_t **out);
+/* A team owner turns the mailbox on or off, for all channels ([] or NULL) or the ones listed
+ * (ids of this team's channels, else -ERR_INVALID_FIELD with msg). */
+int core_mailbox_set(struct core *c, const struct store_user *who, int64_t team, bool enabled,
+                     json_t *channels, struct store_write *w, char msg[160]);
+/* A member's choice: "off", "each", "hourly", "daily" (-ERR_INVALID_FIELD otherwise; the store
+ * refuses anything but "off" without an e-mail address, also -ERR_INVALID_FIELD). */
+int core_mailbox_mode(struct core *c, const struct store_user *who, int64_t team, const char *mode,
+                      struct store_write *w);
+/* Sets (or with NULL removes) the caller's e-mail address; -ERR_INVALID_FIELD when it is not
+ * one. */
+int core_user_email(struct core *c, const struct store_user *who, const char *email,
+                    struct store_write *w);
+/* The one-click unsubscribe of a mail's List-Unsubscribe link: -ERR_NOT_FOUND for a token that
+ * is not one of ours. */
+int core_mailbox_unsubscribe(struct core *c, const char *token, struct store_write *w);
+
+struct core_mail_config {
+    const char *smtp_url;   /* smtp://[user:pass@]host[:port] or smtps:// */
+    int smtp_tls;           /* enum egress_smtp_tls */
+    const char *from;       /* the From header ("Switchboard <sb@example.com>") */
+    const char *from_addr;  /* its address, for the envelope */
+    const char *public_url; /* links back to messages, unsubscribe links */
+    unsigned retry_s;       /* first retry after this, doubling (default 30) */
+};
+struct mailer;
+struct mailer *core_mailer_start(struct core *c, const struct core_mail_config *cfg, char msg[160]);
+/* Stops the mailer (a mail being sent finishes first). NULL does nothing. */
+void core_mailer_stop(struct mailer *m);
+
 /* ---- feeds (feeds.c) ---- */
 /* Starts the feed poller: every tick_s seconds it fetches the feeds that are due, through the
  * egress guard with `allow` (comma-separated CIDRs or host:port) as its allow-list. NULL with

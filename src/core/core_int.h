@@ -13,6 +13,7 @@ struct core {
     struct throttle *logins;
     char dummy_hash[128]; /* verified against for unknown users: same time as a real check */
     unsigned char seal_key[32];
+    bool mail_enabled; /* a mailer runs (an SMTP relay is configured) */
 };
 
 /* The team of a channel the caller may read (-ERR_NOT_FOUND otherwise). */

@@ -146,4 +146,20 @@ int egress_fetch(const char *url, const struct egress_policy *p, const struct eg
                  struct egress_response *res);
 void egress_response_release(struct egress_response *res);
 
+/* ---- mail (smtp.c) ---- */
+enum egress_smtp_tls {
+    EGRESS_SMTP_TLS_TRY = 0, /* STARTTLS when the relay offers it */
+    EGRESS_SMTP_TLS_REQUIRE, /* STARTTLS or fail */
+    EGRESS_SMTP_TLS_NONE,    /* never (a relay on loopback) */
+};
+struct egress_smtp {
+    const char *url; /* smtp://[user:password@]host[:port] or smtps:// (TLS from the start) */
+    enum egress_smtp_tls tls;
+};
+/* Sends one message (RFC 5322 text, CRLF line ends) from `from` to `to` through the relay: 0;
+ * -ERR_BAD_REQUEST when the relay refused it for good (5xx), -ERR_UNAVAILABLE when it may work
+ * later (connection, timeout, 4xx), with err set. */
+int egress_smtp_send(const struct egress_smtp *relay, const char *from, const char *to,
+                     const char *message, size_t len, char err[160]);
+
 #endif

@@ -683,6 +683,16 @@ static int connector_message(struct store *st, struct store_write *w,
     int rc = step_done(s);
     if (rc)
         return rc;
+    /* the group mailbox: one queued mail per opted-in member, durable with the card */
+    s = conn_stmt(&st->writer, SQL_MAIL_ENQUEUE);
+    sqlite3_bind_int64(s, 1, row->team_id);
+    sqlite3_bind_int64(s, 2, row->channel_id);
+    sqlite3_bind_int64(s, 3, w->id);
+    sqlite3_bind_int64(s, 4, w->connector_id);
+    sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int64(s, 6, st->digest_unit_ms);
+    if ((rc = step_done(s)))
+        return rc;
     /* the event's JSON is written out directly: the card is JSON text already, and parsing it
      * back to dump it again would cost the one writer thread more than the insert */
     char *data = connector_message_json(w, row, root, now);
@@ -738,6 +748,68 @@ static int op_webhook_post(struct store *st, struct store_write *w, int64_t now)
             return rc;
     }
     return 0;
+}
+
+/* ---- the group mailbox ---- */
+
+static int op_mailbox_set(struct store *st, struct store_write *w)
+{
+    if (role_in_tx(st, w->team_id, w->actor) != STORE_ROLE_OWNER)
+        return role_in_tx(st, w->team_id, w->actor) == STORE_ROLE_NONE ? -ERR_NOT_FOUND
+                                                                       : -ERR_FORBIDDEN;
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MAILBOX_PUT);
+    sqlite3_bind_int64(s, 1, w->team_id);
+    sqlite3_bind_int(s, 2, w->flag);
+    sqlite3_bind_text(s, 3, w->text ? w->text : "[]", -1, SQLITE_STATIC);
+    return step_done(s);
+}
+
+static int op_mailbox_mode(struct store *st, struct store_write *w)
+{
+    if (role_in_tx(st, w->team_id, w->actor) == STORE_ROLE_NONE)
+        return -ERR_NOT_FOUND;
+    if (strcmp(w->role, "off")) {
+        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_USER_EMAIL_GET);
+        sqlite3_bind_int64(s, 1, w->actor);
+        bool has = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+        sqlite3_reset(s);
+        if (!has)
+            return -ERR_INVALID_FIELD;
+    }
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MAILBOX_MEMBER_PUT);
+    sqlite3_bind_int64(s, 1, w->team_id);
+    sqlite3_bind_int64(s, 2, w->actor);
+    sqlite3_bind_text(s, 3, w->role, -1, SQLITE_STATIC);
+    return step_done(s);
+}
+
+static int op_user_email(struct store *st, struct store_write *w)
+{
+    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_USER_EMAIL_SET);
+    sqlite3_bind_int64(s, 1, w->actor);
+    if (w->text)
+        sqlite3_bind_text(s, 2, w->text, -1, SQLITE_STATIC);
+    return step_done(s);
+}
+
+static int op_mail_result(struct store *st, struct store_write *w, int64_t now)
+{
+    sqlite3_stmt *s;
+    if (!w->status) {
+        s = conn_stmt(&st->writer, SQL_MAIL_DONE);
+        sqlite3_bind_int64(s, 1, w->id);
+        sqlite3_bind_int64(s, 2, now);
+    } else if (w->expires) {
+        s = conn_stmt(&st->writer, SQL_MAIL_FAILED);
+        sqlite3_bind_int64(s, 1, w->id);
+        sqlite3_bind_int64(s, 2, w->expires);
+        sqlite3_bind_text(s, 3, w->error ? w->error : "", -1, SQLITE_STATIC);
+    } else {
+        s = conn_stmt(&st->writer, SQL_MAIL_DROP);
+        sqlite3_bind_int64(s, 1, w->id);
+        sqlite3_bind_text(s, 2, w->error ? w->error : "", -1, SQLITE_STATIC);
+    }
+    return step_done(s);
 }
 
 /* ---- feeds ---- */
@@ -820,6 +892,14 @@ int store_apply(struct store *st, struct store_write *w)
         return op_webhook_post(st, w, now);
     case STORE_DELIVERY_LOG:
         return op_delivery_log(st, w, now);
+    case STORE_MAILBOX_SET:
+        return op_mailbox_set(st, w);
+    case STORE_MAILBOX_MODE:
+        return op_mailbox_mode(st, w);
+    case STORE_USER_EMAIL:
+        return op_user_email(st, w);
+    case STORE_MAIL_RESULT:
+        return op_mail_result(st, w, now);
     case STORE_FEED_STATE:
         return op_feed_state(st, w, now);
     case STORE_FEED_CHECK: {

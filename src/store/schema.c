@@ -137,6 +137,32 @@ static const char *const migrations[] = {
     "  item_hash TEXT NOT NULL,"
     "  created INTEGER NOT NULL,"
     "  PRIMARY KEY (connector_id, item_hash)) WITHOUT ROWID;",
+
+    /* 4: the group mailbox: a team's choice, each member's, and the queue of mails to send (a
+     * row per card and recipient, written in the card's own transaction) */
+    "ALTER TABLE users ADD COLUMN email TEXT;"
+    "CREATE TABLE team_mailbox("
+    "  team_id INTEGER PRIMARY KEY REFERENCES teams(id) ON DELETE CASCADE,"
+    "  enabled INTEGER NOT NULL,"
+    "  channels TEXT NOT NULL DEFAULT '[]');"
+    "CREATE TABLE mailbox_members("
+    "  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('off', 'each', 'hourly', 'daily')),"
+    "  PRIMARY KEY (team_id, user_id)) WITHOUT ROWID;"
+    "CREATE TABLE mail_queue("
+    "  id INTEGER PRIMARY KEY,"
+    "  team_id INTEGER NOT NULL,"
+    "  user_id INTEGER NOT NULL,"
+    "  message_id INTEGER NOT NULL,"
+    "  connector_id INTEGER,"
+    "  digest INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  next_attempt INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  sent INTEGER);"
+    "CREATE INDEX mail_queue_due ON mail_queue(next_attempt) WHERE sent IS NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

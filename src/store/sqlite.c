@@ -437,6 +437,91 @@ json_t *store_deliveries(struct store *st, int64_t connector_id, int limit)
     return collect(s, row_delivery);
 }
 
+json_t *store_mailbox(struct store *st, int64_t team_id, int64_t user_id)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_MAILBOX_GET);
+    sqlite3_bind_int64(s, 1, team_id);
+    sqlite3_bind_int64(s, 2, user_id);
+    json_t *out = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        json_t *channels =
+            json_loads(sqlite3_column_type(s, 1) == SQLITE_NULL ? "[]" : sql_text(s, 1), 0, NULL);
+        const char *mode = sqlite3_column_type(s, 2) == SQLITE_NULL ? "off" : sql_text(s, 2);
+        out = json_pack("{s:b, s:o, s:{s:s}, s:o}", "enabled", sqlite3_column_int(s, 0), "channels",
+                        channels ? channels : json_array(), "me", "mode", mode, "email",
+                        sqlite3_column_type(s, 3) == SQLITE_NULL ? json_null()
+                                                                 : json_string(sql_text(s, 3)));
+    }
+    sqlite3_reset(s);
+    return out;
+}
+
+void store_user_email(struct store *st, int64_t user_id, char out[256])
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_USER_EMAIL_GET);
+    sqlite3_bind_int64(s, 1, user_id);
+    out[0] = '\0';
+    if (sqlite3_step(s) == SQLITE_ROW)
+        snprintf(out, 256, "%s", sql_text(s, 0));
+    sqlite3_reset(s);
+}
+
+int store_mail_due(struct store *st, int64_t now, int limit, store_mail_fn *fn, void *arg)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_MAIL_DUE);
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int(s, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_mail_row row = {
+            .id = sqlite3_column_int64(s, 0),
+            .team_id = sqlite3_column_int64(s, 1),
+            .user_id = sqlite3_column_int64(s, 2),
+            .message_id = sqlite3_column_int64(s, 3),
+            .connector_id = sqlite3_column_int64(s, 4),
+            .digest = sqlite3_column_int(s, 5) != 0,
+            .attempts = sqlite3_column_int(s, 6),
+            .email = sql_text(s, 7),
+            .username = sql_text(s, 8),
+            .team = sql_text(s, 9),
+            .channel = sql_text(s, 10),
+            .card = sql_text(s, 11),
+            .text = sql_text(s, 12),
+            .channel_id = sqlite3_column_int64(s, 13),
+            .created = sqlite3_column_int64(s, 14),
+            .mode = sqlite3_column_type(s, 15) == SQLITE_NULL ? "off" : sql_text(s, 15),
+        };
+        fn(arg, &row);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -ERR_INTERNAL;
+}
+
+int store_mail_digest(struct store *st, int64_t user_id, int64_t team_id, store_mail_fn *fn,
+                      void *arg)
+{
+    sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_MAIL_DIGEST_ROWS);
+    sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, team_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_mail_row row = {
+            .id = sqlite3_column_int64(s, 0),
+            .card = sql_text(s, 1),
+            .text = sql_text(s, 2),
+            .channel_id = sqlite3_column_int64(s, 3),
+            .channel = sql_text(s, 4),
+            .message_id = sqlite3_column_int64(s, 5),
+            .user_id = user_id,
+            .team_id = team_id,
+            .digest = true,
+        };
+        fn(arg, &row);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -ERR_INTERNAL;
+}
+
 int store_feeds(struct store *st, store_feed_fn *fn, void *arg)
 {
     sqlite3_stmt *s = conn_stmt(store_reader(st), SQL_FEEDS_DUE);

@@ -36,6 +36,8 @@ struct store_event {
 typedef void store_publish_fn(void *arg, const struct store_event *events, size_t n);
 /* Sets who receives committed events (called on the writer thread; must not block for long). */
 void store_set_publisher(struct store *st, store_publish_fn *fn, void *arg);
+/* The period of an "hourly" digest (a daily one is 24 of them); default an hour. */
+void store_set_digest_unit(struct store *st, int64_t ms);
 /* Sequence of the last committed event (0 when none). */
 int64_t store_last_seq(struct store *st);
 
@@ -64,6 +66,14 @@ enum store_op {
                                  thread_key + update_root -> id (result = Message only when
                                  flag), root_id; or replayed */
     STORE_DELIVERY_LOG,       /* connector_id, delivery fields, outcome ("refused", "ignored") */
+    /* the group mailbox */
+    STORE_MAILBOX_SET,  /* actor (a team owner), team_id, flag = enabled, text = channel ids
+                           (JSON array) */
+    STORE_MAILBOX_MODE, /* actor (a member), team_id, role = "off", "each", "hourly",
+                           "daily" (not "off" without an e-mail address) */
+    STORE_USER_EMAIL,   /* actor, text = address or NULL */
+    STORE_MAIL_RESULT,  /* id = queue row, status = 0 sent / else failed: error, expires =
+                           next attempt (0: give up) */
     /* feeds */
     STORE_FEED_STATE, /* name = feed URL, etag, last_modified (NULL: keep), expires =
                          next fetch (ms), status = consecutive failures, error = the
@@ -222,6 +232,23 @@ struct store_feed_row {
 };
 typedef void store_feed_fn(void *arg, const struct store_feed_row *row);
 int store_feeds(struct store *st, store_feed_fn *fn, void *arg);
+/* The group mailbox of a team as the caller sees it: {"enabled","channels","me":{"mode"},
+ * "email"}. */
+json_t *store_mailbox(struct store *st, int64_t team_id, int64_t user_id);
+/* The user's e-mail address into out ("" when none). */
+void store_user_email(struct store *st, int64_t user_id, char out[256]);
+/* Mails due at now: calls fn per queue row (rows of one user and team together). */
+struct store_mail_row {
+    int64_t id, team_id, user_id, message_id, connector_id, channel_id, created;
+    bool digest;
+    int attempts;
+    const char *email, *username, *team, *channel, *card, *text, *mode;
+};
+typedef void store_mail_fn(void *arg, const struct store_mail_row *row);
+int store_mail_due(struct store *st, int64_t now, int limit, store_mail_fn *fn, void *arg);
+/* The unsent digest rows of a user in a team, oldest first (at most 200). */
+int store_mail_digest(struct store *st, int64_t user_id, int64_t team_id, store_mail_fn *fn,
+                      void *arg);
 /* An image by its hash: 0 with *bytes (caller frees), *len and content_type; or -ERR_NOT_FOUND. */
 int store_image_get(struct store *st, const char *hash, void **bytes, size_t *len,
                     char content_type[32]);

@@ -36,7 +36,8 @@ struct store {
     unsigned commits_since_checkpoint;
     store_publish_fn *publish;
     void *publish_arg;
-    int64_t next_seq; /* writer thread only */
+    int64_t next_seq;       /* writer thread only */
+    int64_t digest_unit_ms; /* the "hourly" digest period (daily: 24 of them) */
     _Atomic int64_t last_seq;
     _Atomic uint64_t commits, writes;
     pthread_key_t reader_key; /* per-thread read connection */

@@ -208,6 +208,7 @@ struct store *store_open(const char *data_dir, char *errmsg, size_t errlen)
     if (make_dir(data_dir, errmsg, errlen))
         return NULL;
     struct store *st = xcalloc(1, sizeof *st);
+    st->digest_unit_ms = 3600LL * 1000;
     size_t n = strlen(data_dir) + sizeof "/switchboard.db";
     st->path = xmalloc(n);
     snprintf(st->path, n, "%s/switchboard.db", data_dir);
@@ -326,6 +327,11 @@ void store_set_publisher(struct store *st, store_publish_fn *fn, void *arg)
     st->publish = fn;
     st->publish_arg = arg;
     pthread_mutex_unlock(&st->mu);
+}
+
+void store_set_digest_unit(struct store *st, int64_t ms)
+{
+    st->digest_unit_ms = ms;
 }
 
 int64_t store_last_seq(struct store *st)

@@ -359,6 +359,11 @@ CSRF_CASES = {
     ("POST", "/api/v1/connectors/{}/rotate-secret"): (lambda w: f"/api/v1/connectors/{w['gh']}/rotate-secret",
                                                       None, 200),
     ("POST", "/api/v1/connectors/{}/check"): (lambda w: f"/api/v1/connectors/{w['feed']}/check", None, 202),
+    ("PUT", "/api/v1/teams/{}/mailbox"): (lambda w: f"/api/v1/teams/{w['team']}/mailbox",
+                                          lambda w: {"enabled": True, "channels": []}, 200),
+    ("PUT", "/api/v1/teams/{}/mailbox/me"): (lambda w: f"/api/v1/teams/{w['team']}/mailbox/me",
+                                             lambda w: {"mode": "off"}, 200),
+    ("PATCH", "/api/v1/me"): (lambda w: "/api/v1/me", lambda w: {"email": "csrf@example.com"}, 200),
 }
 
 
@@ -386,6 +391,7 @@ def _world(srv):
                "channels": a.get(f"/api/v1/teams/{tid}/channels").json(),
                "messages": a.get(f"/api/v1/channels/{chan}/messages?limit=200").json(),
                "connectors": a.get(f"/api/v1/channels/{chan}/connectors").json(),
+               "mailbox": a.get(f"/api/v1/teams/{tid}/mailbox").json(),
                "hook": post_hook(srv, conn["url"], None, data=b"", ctype="application/json").status_code}
         for c in out["connectors"]["connectors"]:
             c.pop("last_delivery", None)

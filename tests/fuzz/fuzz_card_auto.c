@@ -2,12 +2,14 @@
  * shape. Checks: a refusal is one of the card errors with a message; an accepted payload gives
  * an envelope and a content object, a fallback that is valid UTF-8 and the same as the
  * envelope's, only allowed URLs (links http/https/mailto, images http/https/data:image) and an
- * unchanged payload; the plain-text renderer and card_set_sender are safe on the result.
+ * unchanged payload; the plain-text and terminal renderers (no control character from the card
+ * reaches a terminal) and card_set_sender are safe on the result.
  * fuzz_card_slack.c and fuzz_card_discord.c include this file with the dialect forced. */
 #include "fuzz.h"
 
 #include "cards/cards.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #ifndef CARD_FUZZ_DIALECT
@@ -107,6 +109,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = cards_render_text(card.json);
     FUZZ_CHECK(text != NULL && is_utf8(text));
     free(text);
+    /* the terminal rendering: nothing from the card reaches a terminal as a control character;
+     * the only escapes are the renderer's own SGR colour codes ("ESC [ digits ; ... m") */
+    for (int colour = 0; colour < 2; colour++) {
+        char *term = cards_render_term(card.json, colour);
+        FUZZ_CHECK(term != NULL && is_utf8(term));
+        for (const unsigned char *p = (const unsigned char *)term; *p; p++) {
+            if (*p == 0x1B) {
+                FUZZ_CHECK(colour && p[1] == '[');
+                p += 2;
+                while (isdigit(*p) || *p == ';')
+                    p++;
+                FUZZ_CHECK(*p == 'm');
+            } else {
+                FUZZ_CHECK(*p >= 0x20 || *p == '\n');
+                FUZZ_CHECK(!(p[0] == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0)); /* C1 controls */
+            }
+        }
+        free(term);
+    }
     char *dump = json_dumps(card.json, JSON_COMPACT);
     FUZZ_CHECK(dump != NULL);
     free(dump);

@@ -44,6 +44,7 @@ export async function api(method, path, body) {
 export const get = (p) => api("GET", p);
 export const post = (p, b = {}) => api("POST", p, b);
 export const patch = (p, b) => api("PATCH", p, b);
+export const put = (p, b) => api("PUT", p, b);
 export const del = (p) => api("DELETE", p);
 
 // A hint (not a secret) that this browser has signed in before: without it the app shows the
@@ -52,12 +53,19 @@ const HINT = "sb.signedIn";
 const hint = (on) => { try { on ? localStorage.setItem(HINT, "1") : localStorage.removeItem(HINT); } catch { /* private mode */ } };
 const hasHint = () => { try { return localStorage.getItem(HINT) === "1"; } catch { return true; } };
 
+/** The session's user, with the e-mail address whether the server puts it in the user or beside it. */
+function withEmail(s) {
+  const u = { ...s.user };
+  if (u.email === undefined && s.email !== undefined) u.email = s.email;
+  return u;
+}
+
 export async function loadSession() {
   if (!hasHint()) return null;
   try {
     const s = await get("/api/v1/session");
     csrf = s.csrf_token;
-    return s.user;
+    return withEmail(s);
   } catch (e) {
     if (e.status === 401) { hint(false); return null; }
     throw e;
@@ -68,7 +76,7 @@ export async function signIn(username, password) {
   const s = await post("/api/v1/session", { username, password });
   csrf = s.csrf_token;
   hint(true);
-  return s.user;
+  return withEmail(s);
 }
 
 export async function signOut() {

@@ -12,6 +12,7 @@ import { MessageList, MessageItem, Composer } from "./messages.jsx";
 import { ThreadPanel } from "./thread.jsx";
 import { ConnectorsDialog } from "./connectors.jsx";
 import { MembersDialog, NewChannelDialog, NewTeamDialog } from "./teams.jsx";
+import { MailboxDialog } from "./mailbox.jsx";
 
 const PATH_RE = /^\/channels\/(\d+)(?:\/threads\/(\d+))?/;
 
@@ -125,6 +126,7 @@ function Shell({ onSignOut }) {
         <ConnectorsDialog channel={dialog.channel} team={dialog.team} onClose={() => setDialog(null)} />
       )}
       {dialog && dialog.kind === "members" && <MembersDialog team={dialog.team} onClose={() => setDialog(null)} />}
+      {dialog && dialog.kind === "mailbox" && <MailboxDialog team={dialog.team} onClose={() => setDialog(null)} />}
       {dialog && dialog.kind === "new-channel" && <NewChannelDialog team={dialog.team} onClose={() => setDialog(null)} />}
       {dialog && dialog.kind === "new-team" && <NewTeamDialog onClose={() => setDialog(null)} />}
     </div>
@@ -148,6 +150,8 @@ function Sidebar({ onSignOut, open }) {
               <h2 id={`team-${t.id}`}>{t.name}</h2>
               <button type="button" class="icon-btn small" aria-label={`Members of ${t.name}`} title="Members"
                 onClick={() => open({ kind: "members", team: t })}><Icon name="users" size={16} /></button>
+              <button type="button" class="icon-btn small" aria-label={`Group mailbox of ${t.name}`} title="Group mailbox"
+                onClick={() => open({ kind: "mailbox", team: t })}><Icon name="mail" size={16} /></button>
               {t.role === "owner" && (
                 <button type="button" class="icon-btn small" aria-label={`New channel in ${t.name}`} title="New channel"
                   onClick={() => open({ kind: "new-channel", team: t })}><Icon name="plus" size={16} /></button>
@@ -245,6 +249,8 @@ function ChannelMenu({ channel, team, open }) {
             <Icon name="plug" size={16} /> Connectors</button></li>
           <li role="none"><button type="button" role="menuitem" onClick={() => choose(() => open({ kind: "members", team }))}>
             <Icon name="users" size={16} /> Members</button></li>
+          {team && <li role="none"><button type="button" role="menuitem" onClick={() => choose(() => open({ kind: "mailbox", team }))}>
+            <Icon name="mail" size={16} /> Group mailbox</button></li>}
           <li role="none"><button type="button" role="menuitem" onClick={() => choose(() => toggleNotify(channel.id))}>
             <Icon name="bell" size={16} /> {on ? "Turn off notifications" : "Notify me here"}</button></li>
         </ul>

@@ -52,6 +52,7 @@ export function Icon({ name, size = 20, label }) {
     case "alertmanager": return <svg {...p}><path d="M7 18v-6a5 5 0 0 1 10 0v6M5 21h14M12 3v2M4.2 6.2l1.4 1.4M19.8 6.2l-1.4 1.4M5 18h14" /></svg>;
     case "grafana": return <svg {...p}><path d="M3 3v18h18" /><path d="M7 15l4-5 3 3 5-7" /></svg>;
     case "rss": return <svg {...p}><path d="M4 11a9 9 0 0 1 9 9M4 4a16 16 0 0 1 16 16" /><circle cx="5" cy="19" r="1" /></svg>;
+    case "mail": return <svg {...p}><rect x="2" y="4" width="20" height="16" rx="2" /><path d="M22 7l-10 6L2 7" /></svg>;
     case "logout": return <svg {...p}><path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9" /></svg>;
     default: return <svg {...p}><rect x="3" y="3" width="18" height="18" rx="3" /></svg>;
   }

@@ -457,6 +457,26 @@ static int convert_err(const char *payload, enum card_dialect forced, const stru
     return rc;
 }
 
+/* Markdown link destinations that hide their scheme behind an entity or an escape are not
+ * links, and the label stays as text. */
+static void hidden_schemes_in_markdown_links(void **state)
+{
+    (void)state;
+    static const char *const hidden[] = {"javascript&#58;alert(2)", "javascript&colon;alert(2)",
+                                         "javascript%3Aalert(2)", "java&#115;cript&#58;x"};
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+        char payload[200];
+        snprintf(payload, sizeof payload, "{\"text\":\"see [b](%s) and [ok](a/b&c)\"}", hidden[i]);
+        struct card c;
+        convert(payload, CARD_AUTO, &c);
+        char *dump = json_dumps(json_object_get(c.json, "content"), 0);
+        assert_null(strstr(dump, hidden[i]));
+        assert_non_null(strstr(dump, "see b and [ok](a/b&c)"));
+        free(dump);
+        card_release(&c);
+    }
+}
+
 static void limits_and_refusals(void **state)
 {
     (void)state;
@@ -662,6 +682,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(render_deep_nesting),
         cmocka_unit_test(set_sender_plain),
         cmocka_unit_test(set_sender_keeps_override),
+        cmocka_unit_test(hidden_schemes_in_markdown_links),
         cmocka_unit_test(limits_and_refusals),
         cmocka_unit_test(derived_summary),
         cmocka_unit_test(every_fixture_every_dialect),

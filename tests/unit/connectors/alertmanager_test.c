@@ -2,15 +2,7 @@
  * (src/connectors/alertmanager.c): one thread per alert group across its firing and resolved
  * notifications, long group keys hashed (whole, stably), the root card replaced only when
  * resolved, colours by severity, escaping, card limits, and refused bodies. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <setjmp.h>
-
-#include <cmocka.h>
-
-#include "connectors/connectors.h"
+#include "conntest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +31,12 @@ static json_t *notification(const char *status, const char *group_key, json_t *a
                      "http://alertmanager:9093");
 }
 
+/* A notification of group "{}:{}" with the one alert a (stolen). */
+static json_t *group_of(const char *status, json_t *a)
+{
+    return notification(status, "{}:{}", json_pack("[o]", a));
+}
+
 struct run {
     int rc;
     char msg[160];
@@ -49,26 +47,7 @@ struct run {
 static void translate(const char *type, json_t *payload, const char *settings_json,
                       const struct card_limits *lim, struct run *run)
 {
-    const struct connector_type *t = connectors_find(type);
-    assert_non_null(t);
-    json_t *given = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
-    json_t *settings = connectors_settings_check(t, given, NULL, run->msg);
-    assert_non_null(settings);
-    json_decref(given);
-    char *body = json_dumps(payload, JSON_COMPACT);
-    struct connector_request req = {
-        .payload = payload,
-        .limits = lim ? lim : &card_default_limits,
-        .body = body,
-        .body_len = strlen(body),
-        .settings = settings,
-    };
-    memset(&run->r, 0, sizeof run->r);
-    run->msg[0] = '\0';
-    run->rc = t->translate(&req, &run->r, run->msg);
-    free(body);
-    json_decref(settings);
-    json_decref(payload);
+    run->rc = ct_translate_json(type, payload, settings_json, lim, &run->r, run->msg);
 }
 
 static const char *theme(const struct run *run)
@@ -86,7 +65,7 @@ static const char *title(const struct run *run)
 static void type_is_in_the_catalog_without_signature(void **state)
 {
     (void)state;
-    const struct connector_type *t = connectors_find("alertmanager");
+    const struct connector_type *t = ct_type("alertmanager");
     assert_non_null(t);
     assert_int_equal(t->kind, CONNECTOR_PUSH);
     assert_null(t->verify); /* the URL secret authenticates */
@@ -94,15 +73,11 @@ static void type_is_in_the_catalog_without_signature(void **state)
     assert_non_null(strstr(t->setup, "webhook_configs"));
     assert_non_null(strstr(t->setup, "'{url}'"));
     assert_non_null(strstr(t->setup, "send_resolved: true"));
-    char msg[160];
-    json_t *s = connectors_settings_check(t, NULL, NULL, msg);
-    assert_non_null(s);
+    json_t *s = ct_settings("alertmanager", NULL);
     assert_int_equal(json_array_size(json_object_get(s, "labels")), 3);
     assert_int_equal(json_array_size(json_object_get(s, "events")), 0);
     json_decref(s);
-    json_t *bad = json_pack("{s:[s]}", "events", "pending");
-    assert_null(connectors_settings_check(t, bad, NULL, msg));
-    json_decref(bad);
+    ct_settings_refused("alertmanager", "{\"events\": [\"pending\"]}");
 }
 
 static void firing_and_resolved_share_the_group_thread(void **state)
@@ -208,9 +183,7 @@ static void colour_follows_the_most_severe_firing_alert(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct run run;
-        translate("alertmanager",
-                  notification("firing", "{}:{}",
-                               json_pack("[o]", alert("firing", "A", "h", cases[i].severity))),
+        translate("alertmanager", group_of("firing", alert("firing", "A", "h", cases[i].severity)),
                   NULL, NULL, &run);
         assert_int_equal(run.rc, 0);
         if (strcmp(theme(&run), cases[i].colour))
@@ -228,10 +201,8 @@ static void colour_follows_the_most_severe_firing_alert(void **state)
     assert_string_equal(theme(&run), "#D13438");
     assert_string_equal(title(&run), "FIRING (3): A");
     card_release(&run.r.card);
-    translate("alertmanager",
-              notification("resolved", "{}:{}",
-                           json_pack("[o]", alert("resolved", "A", "h", "critical"))),
-              NULL, NULL, &run);
+    translate("alertmanager", group_of("resolved", alert("resolved", "A", "h", "critical")), NULL,
+              NULL, &run);
     assert_string_equal(theme(&run), "#2DC72D");
     card_release(&run.r.card);
 }
@@ -243,8 +214,7 @@ static void payload_text_is_escaped(void **state)
     json_object_set_new(json_object_get(a, "annotations"), "description",
                         json_string("<script>alert(1)</script> *bold* `code`"));
     struct run run;
-    translate("alertmanager", notification("firing", "{}:{}", json_pack("[o]", a)), NULL, NULL,
-              &run);
+    translate("alertmanager", group_of("firing", a), NULL, NULL, &run);
     assert_int_equal(run.rc, 0);
     char *dump = json_dumps(json_object_get(run.r.card.json, "content"), 0);
     assert_null(strstr(dump, "<script>"));
@@ -267,8 +237,8 @@ static void chosen_labels_become_facts(void **state)
     json_t *a = alert("firing", "A", "h", "critical");
     json_object_set_new(json_object_get(a, "labels"), "team", json_string("db_ops"));
     struct run run;
-    translate("alertmanager", notification("firing", "{}:{}", json_pack("[o]", a)),
-              "{\"labels\": [\"team\", \"absent\"]}", NULL, &run);
+    translate("alertmanager", group_of("firing", a), "{\"labels\": [\"team\", \"absent\"]}", NULL,
+              &run);
     assert_int_equal(run.rc, 0);
     assert_non_null(strstr(run.r.card.fallback, "team: db\\_ops"));
     assert_null(strstr(run.r.card.fallback, "severity:"));
@@ -343,8 +313,7 @@ static void alert_without_status_takes_the_groups(void **state)
     json_t *a = alert("firing", "A", "h", "warning");
     json_object_del(a, "status");
     struct run run;
-    translate("alertmanager", notification("resolved", "{}:{}", json_pack("[o]", a)), NULL, NULL,
-              &run);
+    translate("alertmanager", group_of("resolved", a), NULL, NULL, &run);
     assert_int_equal(run.rc, 0);
     assert_string_equal(title(&run), "RESOLVED: A on h");
     assert_true(run.r.update_root);
@@ -354,7 +323,7 @@ static void alert_without_status_takes_the_groups(void **state)
 static void silence_link_quotes_label_values(void **state)
 {
     (void)state;
-    json_t *p = notification("firing", "{}:{}", json_pack("[o]", alert("firing", "A", "h", NULL)));
+    json_t *p = group_of("firing", alert("firing", "A", "h", NULL));
     json_object_set_new(p, "commonLabels",
                         json_pack("{s:s, s:s}", "alertname", "A", "path", "C:\\dir \"x\""));
     struct run run;
@@ -374,7 +343,7 @@ static void silence_link_too_long_is_left_out_not_cut(void **state)
     char *value = xmalloc(3001);
     memset(value, 'v', 3000);
     value[3000] = '\0';
-    json_t *p = notification("firing", "{}:{}", json_pack("[o]", alert("firing", "A", "h", NULL)));
+    json_t *p = group_of("firing", alert("firing", "A", "h", NULL));
     json_object_set_new(p, "commonLabels", json_pack("{s:s, s:s}", "alertname", "A", "big", value));
     free(value);
     struct run run;
@@ -392,16 +361,14 @@ static void runbook_prose_is_not_a_link(void **state)
     json_object_set_new(json_object_get(a, "annotations"), "runbook",
                         json_string("ask the on-call DBA"));
     struct run run;
-    translate("alertmanager", notification("resolved", "{}:{}", json_pack("[o]", a)), NULL, NULL,
-              &run);
+    translate("alertmanager", group_of("resolved", a), NULL, NULL, &run);
     assert_int_equal(run.rc, 0);
     assert_null(strstr(run.r.card.fallback, "Runbook"));
     card_release(&run.r.card);
     a = alert("firing", "A", "h", NULL);
     json_object_set_new(json_object_get(a, "annotations"), "runbook",
                         json_string("https://wiki.example/a"));
-    translate("alertmanager", notification("resolved", "{}:{}", json_pack("[o]", a)), NULL, NULL,
-              &run);
+    translate("alertmanager", group_of("resolved", a), NULL, NULL, &run);
     assert_non_null(strstr(run.r.card.fallback, "Runbook <https://wiki.example/a>"));
     card_release(&run.r.card);
 }

@@ -1,44 +1,14 @@
 /* gitlab_test.c: the gitlab connector's signature check and what the golden fixtures do not pin
  * down (src/connectors/gitlab.c). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <setjmp.h>
-
-#include <cmocka.h>
-
-#include "connectors/connectors.h"
+#include "conntest.h"
 
 #include <string.h>
 
-static const char *token; /* X-Gitlab-Token, or NULL */
-static const char *event; /* X-Gitlab-Event, or NULL */
-
-static const char *header(void *ctx, const char *name)
-{
-    (void)ctx;
-    if (!strcmp(name, "X-Gitlab-Token"))
-        return token;
-    if (!strcmp(name, "X-Gitlab-Event"))
-        return event;
-    return NULL;
-}
-
+/* verify with an X-Gitlab-Token header of `given` (NULL: none). */
 static int verify(const char *given, const char *secret, char msg[160])
 {
-    const struct connector_type *t = connectors_find("gitlab");
-    token = given;
-    struct connector_request req = {
-        .header = header, .body = "{}", .body_len = 2, .secret = secret};
-    memset(msg, 'X', 160); /* a success, too, leaves a (empty) message */
-    int rc = t->verify(&req, msg);
-    assert_non_null(memchr(msg, '\0', 160));
-    if (rc)
-        assert_true(msg[0] != '\0'); /* a refusal always says why */
-    else
-        assert_string_equal(msg, "");
-    return rc;
+    const char *headers[] = {"X-Gitlab-Token", given, NULL};
+    return ct_verify("gitlab", headers, "{}", secret, msg);
 }
 
 static void token_good(void **state)
@@ -68,45 +38,27 @@ static void token_wrong_missing_or_unset(void **state)
 static void settings_schema(void **state)
 {
     (void)state;
-    const struct connector_type *t = connectors_find("gitlab");
+    const struct connector_type *t = ct_type("gitlab");
     assert_int_equal(t->kind, CONNECTOR_PUSH);
     const struct connector_setting *s = connectors_secret_setting(t);
     assert_non_null(s);
     assert_string_equal(s->type, "secret");
-    char msg[160];
-    json_t *out = connectors_settings_check(t, NULL, NULL, msg);
-    assert_non_null(out);
+    json_t *out = ct_settings("gitlab", NULL);
     assert_int_equal(json_array_size(json_object_get(out, "events")), 0); /* all */
     assert_string_equal(json_string_value(json_object_get(out, "branches")), "");
     json_decref(out);
-    json_t *in = json_pack("{s:[s,s], s:s}", "events", "job", "wiki_page", "branches", "release/*");
-    out = connectors_settings_check(t, in, NULL, msg);
-    assert_non_null(out);
-    json_decref(out);
-    json_decref(in);
+    json_decref(ct_settings("gitlab",
+                            "{\"events\": [\"job\", \"wiki_page\"], \"branches\": \"release/*\"}"));
     assert_non_null(strstr(t->setup, "{url}"));
     assert_non_null(strstr(t->setup, "{secret}"));
 }
 
+/* translate with an X-Gitlab-Event header of `event_header` (NULL: none). */
 static int translate(const char *event_header, const char *json, struct connector_result *out,
                      char msg[160])
 {
-    const struct connector_type *t = connectors_find("gitlab");
-    json_t *payload = json_loads(json, 0, NULL);
-    assert_non_null(payload);
-    json_t *settings = connectors_settings_check(t, NULL, NULL, msg);
-    event = event_header;
-    struct connector_request req = {.payload = payload,
-                                    .limits = &card_default_limits,
-                                    .header = header,
-                                    .body = json,
-                                    .body_len = strlen(json),
-                                    .settings = settings};
-    memset(out, 0, sizeof *out);
-    int rc = t->translate(&req, out, msg);
-    json_decref(settings);
-    json_decref(payload);
-    return rc;
+    const char *headers[] = {"X-Gitlab-Event", event_header, NULL};
+    return ct_translate("gitlab", headers, json, NULL, out, msg);
 }
 
 #define PROJECT                                                                                    \

@@ -2,15 +2,7 @@
  * (src/connectors/grafana.c): thread keys of unified (per alert group) and legacy (per rule)
  * notifications, the root card replaced only when resolved/ok, legacy states as events, no-data
  * alerts, image addresses filtered, refused bodies. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <setjmp.h>
-
-#include <cmocka.h>
-
-#include "connectors/connectors.h"
+#include "conntest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +17,7 @@ struct run {
 /* Translates payload (stolen) with the type's default settings. */
 static void translate(json_t *payload, struct run *run)
 {
-    const struct connector_type *t = connectors_find("grafana");
-    assert_non_null(t);
-    json_t *settings = connectors_settings_check(t, NULL, NULL, run->msg);
-    assert_non_null(settings);
-    char *body = json_dumps(payload, JSON_COMPACT);
-    struct connector_request req = {
-        .payload = payload,
-        .limits = &card_default_limits,
-        .body = body,
-        .body_len = strlen(body),
-        .settings = settings,
-    };
-    memset(&run->r, 0, sizeof run->r);
-    run->msg[0] = '\0';
-    run->rc = t->translate(&req, &run->r, run->msg);
-    free(body);
-    json_decref(settings);
-    json_decref(payload);
+    run->rc = ct_translate_json("grafana", payload, NULL, NULL, &run->r, run->msg);
 }
 
 /* A legacy notification of rule 7 "CPU" in that state. */
@@ -77,7 +52,7 @@ static const char *theme(const struct run *run)
 static void type_is_in_the_catalog_without_signature(void **state)
 {
     (void)state;
-    const struct connector_type *t = connectors_find("grafana");
+    const struct connector_type *t = ct_type("grafana");
     assert_non_null(t);
     assert_int_equal(t->kind, CONNECTOR_PUSH);
     assert_null(t->verify);

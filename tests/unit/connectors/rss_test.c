@@ -3,15 +3,7 @@
  * expansion, external entities, DTDs, depth, size), invalid and non-feed documents, the card of
  * an item and the connector type's settings. */
 #define _GNU_SOURCE
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <setjmp.h>
-
-#include <cmocka.h>
-
-#include "connectors/connectors.h"
+#include "conntest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,36 +210,51 @@ static const struct feed_item *one_item(const char *inner, struct feed *f)
     return &f->items[0];
 }
 
+/* Parses the one item made of `inner` and checks its id (`id`, NULL: not checked; when hashed, `id`
+ * is the prefix of a hash in 64 hex digits) and its link (NULL: none). */
+static void expect_item(const char *inner, const char *id, bool hashed, const char *link)
+{
+    struct feed f;
+    const struct feed_item *it = one_item(inner, &f);
+    if (id && hashed)
+        assert_true(!strncmp(it->id, id, strlen(id)) && strlen(it->id) == strlen(id) + 64);
+    else if (id)
+        assert_string_equal(it->id, id);
+    if (link)
+        assert_string_equal(it->link, link);
+    else
+        assert_null(it->link);
+    feed_release(&f);
+}
+
 static void ids(void **state)
 {
     (void)state;
-    struct feed f;
-    const struct feed_item *it;
-    it = one_item("<guid> g-1 </guid><link>https://x.example/a</link><title>t</title>", &f);
-    assert_string_equal(it->id, "g-1");
-    assert_string_equal(it->link, "https://x.example/a"); /* the link, not the guid */
-    feed_release(&f);
-    it = one_item("<link>https://x.example/a</link><title>t</title>", &f);
-    assert_string_equal(it->id, "https://x.example/a");
-    feed_release(&f);
-    it = one_item("<title>t</title>", &f);
-    assert_string_equal(it->id, "t\n");
-    feed_release(&f);
-    it = one_item("<description>just words</description>", &f);
-    assert_true(!strncmp(it->id, "summary:", 8) && strlen(it->id) == 8 + 64);
-    feed_release(&f);
-    it = one_item("<guid isPermaLink=\"false\">not-a-link</guid><title>t</title>", &f);
-    assert_null(it->link);
-    feed_release(&f);
-    it = one_item("<guid>javascript:alert(1)</guid><title>t</title>", &f);
-    assert_null(it->link); /* a permalink guid that is not http(s) is no link */
-    assert_string_equal(it->id, "javascript:alert(1)");
-    feed_release(&f);
+    static const struct {
+        const char *inner, *id;
+        bool hashed;
+        const char *link;
+    } cases[] = {
+        /* the link, not the guid */
+        {"<guid> g-1 </guid><link>https://x.example/a</link><title>t</title>", "g-1", false,
+         "https://x.example/a"},
+        {"<link>https://x.example/a</link><title>t</title>", "https://x.example/a", false,
+         "https://x.example/a"},
+        {"<title>t</title>", "t\n", false, NULL},
+        {"<description>just words</description>", "summary:", true, NULL},
+        {"<guid isPermaLink=\"false\">not-a-link</guid><title>t</title>", "not-a-link", false,
+         NULL},
+        /* a permalink guid that is not http(s) is no link */
+        {"<guid>javascript:alert(1)</guid><title>t</title>", "javascript:alert(1)", false, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_item(cases[i].inner, cases[i].id, cases[i].hashed, cases[i].link);
     /* a long guid becomes its hash */
     char inner[2200] = "<title>t</title><guid>";
     memset(inner + strlen(inner), 'g', 1500);
     strcpy(inner + strlen(inner) - 0, "</guid>");
-    it = one_item(inner, &f);
+    struct feed f;
+    const struct feed_item *it = one_item(inner, &f);
     assert_true(!strncmp(it->id, "blake2b:", 8) && strlen(it->id) == 8 + 64);
     feed_release(&f);
 }
@@ -548,22 +555,18 @@ static void encodings_and_caps(void **state)
     buf_release(&b);
 
     /* links: only http(s), percent-encoded where needed, relative ones resolved */
-    const struct feed_item *it;
-    it = one_item("<title>t</title><link>javascript:alert(1)</link>", &f);
-    assert_null(it->link);
-    feed_release(&f);
-    it = one_item("<title>t</title><link>data:text/html,x</link>", &f);
-    assert_null(it->link);
-    feed_release(&f);
-    it = one_item("<title>t</title><link>HTTPS://x.example/a b/\xC3\xA9\"&lt;</link>", &f);
-    assert_string_equal(it->link, "HTTPS://x.example/a%20b/%C3%A9%22%3C");
-    feed_release(&f);
-    it = one_item("<title>t</title><link>//cdn.example/p</link>", &f);
-    assert_string_equal(it->link, "https://cdn.example/p");
-    feed_release(&f);
-    it = one_item("<title>t</title><link>http:///nohost</link>", &f);
-    assert_null(it->link);
-    feed_release(&f);
+    static const char *const links[][2] = {
+        {"javascript:alert(1)", NULL},
+        {"data:text/html,x", NULL},
+        {"HTTPS://x.example/a b/\xC3\xA9\"&lt;", "HTTPS://x.example/a%20b/%C3%A9%22%3C"},
+        {"//cdn.example/p", "https://cdn.example/p"},
+        {"http:///nohost", NULL},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        char inner[256];
+        snprintf(inner, sizeof inner, "<title>t</title><link>%s</link>", links[i][0]);
+        expect_item(inner, NULL, false, links[i][1]);
+    }
 }
 
 /* Whether the card's content (JSON text) holds `text` as connector_md_escape writes it. */
@@ -647,18 +650,14 @@ static void item_card(void **state)
 static void connector_type(void **state)
 {
     (void)state;
-    const struct connector_type *t = connectors_find("rss");
+    const struct connector_type *t = ct_type("rss");
     assert_non_null(t);
     assert_int_equal(t->kind, CONNECTOR_PULLED);
     assert_non_null(t->setup);
     assert_null(strstr(t->setup, "{url}"));
-    char msg[160];
-    json_t *in = json_pack("{s:s}", "url", "https://harbour.example/log/feed.xml");
-    json_t *s = connectors_settings_check(t, in, NULL, msg);
-    assert_non_null(s);
+    json_t *s = ct_settings("rss", "{\"url\": \"https://harbour.example/log/feed.xml\"}");
     assert_int_equal(json_integer_value(json_object_get(s, "interval")), 15);
     json_decref(s);
-    json_decref(in);
     static const char *const bad[] = {
         "{}",
         "{\"url\": \"ftp://x.example/feed\"}",
@@ -667,18 +666,13 @@ static void connector_type(void **state)
         "{\"url\": \"https://x.example/\", \"interval\": 1441}",
         "{\"url\": \"https://x.example/\", \"interval\": \"15\"}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        in = json_loads(bad[i], 0, NULL);
-        msg[0] = '\0';
-        s = connectors_settings_check(t, in, NULL, msg);
-        if (s || !msg[0])
-            fail_msg("settings %s were accepted", bad[i]);
-        json_decref(in);
-    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ct_settings_refused("rss", bad[i]);
+    /* nothing is posted to a feed */
     struct connector_result r;
-    memset(&r, 0, sizeof r);
-    struct connector_request req = {0};
-    assert_int_equal(t->translate(&req, &r, msg), 0);
+    char msg[160];
+    assert_int_equal(ct_translate("rss", NULL, NULL, "{\"url\": \"https://x.example/\"}", &r, msg),
+                     0);
     assert_int_equal(r.outcome, CONNECTOR_IGNORED);
 }
 

@@ -1,14 +1,6 @@
 /* trello_test.c: the trello connector's signature check and what the golden fixtures do not pin
  * down (src/connectors/trello.c). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <setjmp.h>
-
-#include <cmocka.h>
-
-#include "connectors/connectors.h"
+#include "conntest.h"
 
 #include <string.h>
 
@@ -19,64 +11,36 @@
 #define URL "https://switchboard.example/webhook/7/Zm9vYmFy"
 #define SIGNATURE "Nj8Cau1bngnj5jpBDaUKFb/sA1o="
 
-static const char *signature; /* what the X-Trello-Webhook header holds, or NULL */
-
-static const char *header(void *ctx, const char *name)
+/* verify on a request of `body`, signed `sig` (X-Trello-Webhook; NULL: none), for a connector of
+ * `secret` whose callback URL is `url`. */
+static int verify(const char *sig, const char *body, const char *secret, const char *url,
+                  char msg[160])
 {
-    (void)ctx;
-    return !strcmp(name, "X-Trello-Webhook") ? signature : NULL;
-}
-
-static struct connector_request request(const char *body, const char *secret, const char *url)
-{
-    struct connector_request req = {
-        .limits = &card_default_limits,
-        .header = header,
-        .body = body,
-        .body_len = strlen(body),
-        .secret = secret,
-        .callback_url = url,
-    };
-    return req;
-}
-
-static int verify(const struct connector_request *req, char msg[160])
-{
-    const struct connector_type *t = connectors_find("trello");
-    memset(msg, 'X', 160); /* a success, too, leaves a (empty) message */
-    int rc = t->verify(req, msg);
-    assert_non_null(memchr(msg, '\0', 160));
-    if (rc)
-        assert_true(msg[0] != '\0'); /* a refusal always says why */
-    else
-        assert_string_equal(msg, "");
-    return rc;
+    const char *headers[] = {"X-Trello-Webhook", sig, NULL};
+    struct connector_request req = ct_request(headers, body, secret);
+    req.callback_url = url;
+    return ct_verify_request("trello", &req, msg);
 }
 
 static void signature_good(void **state)
 {
     (void)state;
     char msg[160];
-    signature = SIGNATURE;
-    struct connector_request req = request(BODY, SECRET, URL);
-    assert_int_equal(verify(&req, msg), 0);
+    assert_int_equal(verify(SIGNATURE, BODY, SECRET, URL, msg), 0);
 }
 
 static void signature_wrong_or_missing(void **state)
 {
     (void)state;
     char msg[160];
-    struct connector_request req = request(BODY, SECRET, URL);
-    signature = "Nj8Cau1bngnj5jpBDaUKFb/sA1p="; /* one character off */
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
+    /* one character off */
+    assert_int_equal(verify("Nj8Cau1bngnj5jpBDaUKFb/sA1p=", BODY, SECRET, URL, msg),
+                     -ERR_UNAUTHORIZED);
     assert_non_null(strstr(msg, "does not match"));
-    signature = "";
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
-    signature = NULL;
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify("", BODY, SECRET, URL, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify(NULL, BODY, SECRET, URL, msg), -ERR_UNAUTHORIZED);
     assert_non_null(strstr(msg, "missing"));
-    signature = "not base64 at all!";
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify("not base64 at all!", BODY, SECRET, URL, msg), -ERR_UNAUTHORIZED);
 }
 
 /* The signature covers the body, the callback URL and the secret: changing any one fails. */
@@ -84,51 +48,36 @@ static void signature_covers_body_url_and_secret(void **state)
 {
     (void)state;
     char msg[160];
-    signature = SIGNATURE;
-    struct connector_request req = request(BODY " ", SECRET, URL);
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
-    req = request(BODY, SECRET, URL "/");
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
-    req = request(BODY, SECRET "x", URL);
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify(SIGNATURE, BODY " ", SECRET, URL, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify(SIGNATURE, BODY, SECRET, URL "/", msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify(SIGNATURE, BODY, SECRET "x", URL, msg), -ERR_UNAUTHORIZED);
     /* the signature is over body + URL, not over the body alone */
-    req = request(BODY URL, SECRET, "");
-    assert_int_equal(verify(&req, msg), 0);
+    assert_int_equal(verify(SIGNATURE, BODY URL, SECRET, "", msg), 0);
 }
 
 static void no_secret_or_url_refuses(void **state)
 {
     (void)state;
     char msg[160];
-    signature = SIGNATURE;
-    struct connector_request req = request(BODY, NULL, URL);
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify(SIGNATURE, BODY, NULL, URL, msg), -ERR_UNAUTHORIZED);
     assert_non_null(strstr(msg, "secret"));
-    req = request(BODY, "", URL);
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
-    req = request(BODY, SECRET, NULL);
-    assert_int_equal(verify(&req, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify(SIGNATURE, BODY, "", URL, msg), -ERR_UNAUTHORIZED);
+    assert_int_equal(verify(SIGNATURE, BODY, SECRET, NULL, msg), -ERR_UNAUTHORIZED);
 }
 
 static void settings_schema(void **state)
 {
     (void)state;
-    const struct connector_type *t = connectors_find("trello");
+    const struct connector_type *t = ct_type("trello");
     const struct connector_setting *s = connectors_secret_setting(t);
     assert_non_null(s);
     assert_string_equal(s->name, "secret");
     assert_string_equal(s->type, "password"); /* entered by the user, not generated */
     assert_true(s->secret);
-    char msg[160];
-    json_t *in = json_pack("{s:[s]}", "events", "commentCard");
-    json_t *out = connectors_settings_check(t, in, NULL, msg);
-    assert_non_null(out);
+    json_t *out = ct_settings("trello", "{\"events\": [\"commentCard\"]}");
     assert_null(json_object_get(out, "secret")); /* never stored with the settings */
     json_decref(out);
-    json_decref(in);
-    in = json_pack("{s:[s]}", "events", "makeCoffee");
-    assert_null(connectors_settings_check(t, in, NULL, msg));
-    json_decref(in);
+    ct_settings_refused("trello", "{\"events\": [\"makeCoffee\"]}");
     assert_non_null(strstr(t->setup, "{url}"));
     assert_non_null(strstr(t->setup, "curl"));
 }
@@ -136,18 +85,7 @@ static void settings_schema(void **state)
 /* Translates a payload given as JSON text; returns the card error. */
 static int translate(const char *json, struct connector_result *out, char msg[160])
 {
-    const struct connector_type *t = connectors_find("trello");
-    json_t *payload = json_loads(json, 0, NULL);
-    assert_non_null(payload);
-    json_t *settings = connectors_settings_check(t, NULL, NULL, msg);
-    struct connector_request req = request(json, SECRET, URL);
-    req.payload = payload;
-    req.settings = settings;
-    memset(out, 0, sizeof *out);
-    int rc = t->translate(&req, out, msg);
-    json_decref(settings);
-    json_decref(payload);
-    return rc;
+    return ct_translate("trello", NULL, json, NULL, out, msg);
 }
 
 #define CARD_DATA                                                                                  \

@@ -309,21 +309,39 @@ static char *url(const char *path)
     return u;
 }
 
-static struct egress_policy allowed(void)
+/* cmocka setup: *state is a policy that allows the test server (127.0.0.1/32). */
+static int allow_loopback(void **state)
 {
-    struct egress_policy p = {0};
+    struct egress_policy *p = xcalloc(1, sizeof *p);
     char msg[160];
-    assert_int_equal(egress_policy_allow(&p, "127.0.0.1/32", msg), 0);
-    return p;
+    *state = p;
+    return egress_policy_allow(p, "127.0.0.1/32", msg);
+}
+
+/* cmocka teardown of allow_loopback. */
+static int release_policy(void **state)
+{
+    egress_policy_release(*state);
+    free(*state);
+    return 0;
+}
+
+/* Fetches path from the test server with policy p and no request options; asserts what
+ * egress_fetch returns and the status. */
+static void expect_status(const struct egress_policy *p, const char *path, int rc, int status)
+{
+    struct egress_response res;
+    assert_int_equal(egress_fetch(url(path), p, NULL, &res), rc);
+    assert_int_equal(res.status, status);
+    egress_response_release(&res);
 }
 
 static void ok_with_validators(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
+    struct egress_policy *p = *state;
     struct egress_response res;
     struct egress_request req = {.what = "feed", .accept = "application/rss+xml"};
-    assert_int_equal(egress_fetch(url("/feed"), &p, &req, &res), 0);
+    assert_int_equal(egress_fetch(url("/feed"), p, &req, &res), 0);
     assert_int_equal(res.status, 200);
     assert_string_equal(res.error, "");
     assert_int_equal(res.body_len, strlen(FEED_BODY));
@@ -343,7 +361,7 @@ static void ok_with_validators(void **state)
     /* conditional: a 304 is a success without a body */
     req.etag = ETAG;
     req.last_modified = LAST_MODIFIED;
-    assert_int_equal(egress_fetch(url("/feed"), &p, &req, &res), 0);
+    assert_int_equal(egress_fetch(url("/feed"), p, &req, &res), 0);
     assert_int_equal(res.status, 304);
     assert_null(res.body);
     assert_string_equal(res.etag, ETAG);
@@ -354,27 +372,25 @@ static void ok_with_validators(void **state)
     /* header values that are not one printable line are not sent */
     req.etag = "\"v2\"\r\nX-Injected: 1";
     req.last_modified = NULL;
-    assert_int_equal(egress_fetch(url("/feed"), &p, &req, &res), 0);
+    assert_int_equal(egress_fetch(url("/feed"), p, &req, &res), 0);
     assert_int_equal(res.status, 200);
     assert_false(request_has("X-Injected"));
     egress_response_release(&res);
 
     /* gzip is asked for and decoded */
-    assert_int_equal(egress_fetch(url("/gzip"), &p, NULL, &res), 0);
+    assert_int_equal(egress_fetch(url("/gzip"), p, NULL, &res), 0);
     assert_string_equal(res.body, "<rss>gzip body</rss>");
     egress_response_release(&res);
-    egress_policy_release(&p);
 }
 
 static void redirects(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
+    struct egress_policy *p = *state;
     struct egress_response res;
     for (int n = 1; n <= 3; n++) {
         char path[32];
         snprintf(path, sizeof path, "/redirect/%d", n);
-        assert_int_equal(egress_fetch(url(path), &p, NULL, &res), 0);
+        assert_int_equal(egress_fetch(url(path), p, NULL, &res), 0);
         assert_int_equal(res.status, 200);
         assert_int_equal(res.redirects, n);
         assert_string_equal(res.url, url("/feed"));
@@ -382,26 +398,22 @@ static void redirects(void **state)
         egress_response_release(&res);
     }
     int before = connections();
-    assert_int_equal(egress_fetch(url("/redirect/4"), &p, NULL, &res), -ERR_FORBIDDEN);
+    assert_int_equal(egress_fetch(url("/redirect/4"), p, NULL, &res), -ERR_FORBIDDEN);
     assert_non_null(strstr(res.error, "more than 3 redirects"));
     assert_null(res.body);
     assert_int_equal(connections() - before, 4); /* the 4th Location is not requested */
     egress_response_release(&res);
 
-    assert_int_equal(egress_fetch(url("/absolute"), &p, NULL, &res), 0);
+    assert_int_equal(egress_fetch(url("/absolute"), p, NULL, &res), 0);
     assert_int_equal(res.redirects, 1);
     egress_response_release(&res);
 
-    assert_int_equal(egress_fetch(url("/no-location"), &p, NULL, &res), -ERR_UNAVAILABLE);
-    assert_int_equal(res.status, 302);
-    egress_response_release(&res);
-    egress_policy_release(&p);
+    expect_status(p, "/no-location", -ERR_UNAVAILABLE, 302);
 }
 
 static void redirects_refused(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
+    struct egress_policy *p = *state;
     struct egress_response res;
     static const struct {
         const char *path;
@@ -414,7 +426,7 @@ static void redirects_refused(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int before = connections();
-        int rc = egress_fetch(url(cases[i].path), &p, NULL, &res);
+        int rc = egress_fetch(url(cases[i].path), p, NULL, &res);
         assert_int_equal(rc, cases[i].rc);
         assert_non_null(strstr(res.error, "a redirect was refused"));
         assert_non_null(strstr(res.error, cases[i].says));
@@ -423,60 +435,53 @@ static void redirects_refused(void **state)
         assert_int_equal(connections() - before, 1);
         egress_response_release(&res);
     }
-    egress_policy_release(&p);
 }
 
 static void caps(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
+    struct egress_policy *p = *state;
     struct egress_response res;
     struct egress_request req = {.what = "feed", .max_bytes = 64 * 1024};
-    assert_int_equal(egress_fetch(url("/big"), &p, &req, &res), -ERR_PAYLOAD_TOO_LARGE);
+    assert_int_equal(egress_fetch(url("/big"), p, &req, &res), -ERR_PAYLOAD_TOO_LARGE);
     assert_string_equal(res.error, "the feed is larger than 64 KiB");
     assert_null(res.body);
     egress_response_release(&res);
-    assert_int_equal(egress_fetch(url("/big-unsized"), &p, &req, &res), -ERR_PAYLOAD_TOO_LARGE);
+    assert_int_equal(egress_fetch(url("/big-unsized"), p, &req, &res), -ERR_PAYLOAD_TOO_LARGE);
     assert_string_equal(res.error, "the feed is larger than 64 KiB");
     egress_response_release(&res);
     /* the cap is on the decoded bytes: 1 KiB of gzip that inflates to 1 MiB is refused */
-    assert_int_equal(egress_fetch(url("/gzip-bomb"), &p, &req, &res), -ERR_PAYLOAD_TOO_LARGE);
+    assert_int_equal(egress_fetch(url("/gzip-bomb"), p, &req, &res), -ERR_PAYLOAD_TOO_LARGE);
     egress_response_release(&res);
     req.max_bytes = 2 * 1024 * 1024;
-    assert_int_equal(egress_fetch(url("/gzip-bomb"), &p, &req, &res), 0);
+    assert_int_equal(egress_fetch(url("/gzip-bomb"), p, &req, &res), 0);
     assert_int_equal(res.body_len, 1024 * 1024);
     egress_response_release(&res);
 
-    assert_int_equal(egress_fetch(url("/headers"), &p, NULL, &res), -ERR_PAYLOAD_TOO_LARGE);
+    assert_int_equal(egress_fetch(url("/headers"), p, NULL, &res), -ERR_PAYLOAD_TOO_LARGE);
     assert_non_null(strstr(res.error, "headers"));
     egress_response_release(&res);
 
     /* other statuses: the status only, never the body */
-    assert_int_equal(egress_fetch(url("/error"), &p, NULL, &res), -ERR_UNAVAILABLE);
+    assert_int_equal(egress_fetch(url("/error"), p, NULL, &res), -ERR_UNAVAILABLE);
     assert_int_equal(res.status, 500);
     assert_string_equal(res.error, "the server answered HTTP 500");
     assert_null(res.body);
     egress_response_release(&res);
-    assert_int_equal(egress_fetch(url("/nothing-here"), &p, NULL, &res), -ERR_UNAVAILABLE);
-    assert_int_equal(res.status, 404);
-    egress_response_release(&res);
-    egress_policy_release(&p);
+    expect_status(p, "/nothing-here", -ERR_UNAVAILABLE, 404);
 }
 
 static void time_cap(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
+    struct egress_policy *p = *state;
     struct egress_response res;
     struct egress_request req = {.what = "feed", .timeout_ms = 500};
     int64_t start = time_mono_ms();
-    assert_int_equal(egress_fetch(url("/slow"), &p, &req, &res), -ERR_UNAVAILABLE);
+    assert_int_equal(egress_fetch(url("/slow"), p, &req, &res), -ERR_UNAVAILABLE);
     int64_t took = time_mono_ms() - start;
     assert_true(took >= 450 && took < 3000);
     assert_string_equal(res.error, "the feed did not arrive within 500 ms");
     assert_null(res.body);
     egress_response_release(&res);
-    egress_policy_release(&p);
 }
 
 /* Without the allow-list, the local server is refused before anything connects to it. */
@@ -505,19 +510,14 @@ static void refused_before_connecting(void **state)
  * address (a proxy would be a way around the pin). */
 static void environment_proxy_ignored(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
-    struct egress_response res;
+    struct egress_policy *p = *state;
     static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "ALL_PROXY",
                                        "all_proxy"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         setenv(vars[i], "http://127.0.0.1:9/", 1);
-    assert_int_equal(egress_fetch(url("/feed"), &p, NULL, &res), 0);
-    assert_int_equal(res.status, 200);
-    egress_response_release(&res);
+    expect_status(p, "/feed", 0, 200);
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
-    egress_policy_release(&p);
 }
 
 /* ---- the pin ---- */
@@ -538,34 +538,30 @@ static int resolve_to_loopback(void *ctx, const char *host, struct egress_addr *
  * curl connects to the address the guard checked, not to one it looks up itself. */
 static void pinned_address(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
-    p.resolve = resolve_to_loopback;
+    struct egress_policy *p = *state;
+    p->resolve = resolve_to_loopback;
     struct egress_response res;
     char u[128];
     snprintf(u, sizeof u, "http://feed.invalid:%u/feed", server.port);
-    assert_int_equal(egress_fetch(u, &p, NULL, &res), 0);
+    assert_int_equal(egress_fetch(u, p, NULL, &res), 0);
     assert_int_equal(res.status, 200);
     assert_string_equal(res.url, u);
     char host[64];
     snprintf(host, sizeof host, "\r\nHost: feed.invalid:%u\r\n", server.port);
     assert_true(request_has(host));
     egress_response_release(&res);
-    egress_policy_release(&p);
 }
 
 /* A Location of http://2130706433:PORT/ is 127.0.0.1: followed where that address is allowed,
  * refused where only the feed's own name is. */
 static void redirect_to_numeric_loopback(void **state)
 {
-    (void)state;
-    struct egress_policy p = allowed();
+    struct egress_policy *p = *state;
     struct egress_response res;
-    assert_int_equal(egress_fetch(url("/to-loopback-decimal"), &p, NULL, &res), 0);
+    assert_int_equal(egress_fetch(url("/to-loopback-decimal"), p, NULL, &res), 0);
     assert_int_equal(res.redirects, 1);
     assert_string_equal(res.url, url("/feed"));
     egress_response_release(&res);
-    egress_policy_release(&p);
 
     struct egress_policy named = {.resolve = resolve_to_loopback};
     char entry[64], u[128], msg[160];
@@ -584,18 +580,21 @@ static void redirect_to_numeric_loopback(void **state)
     egress_policy_release(&named);
 }
 
+/* A test whose state is the policy that allows the test server. */
+#define ALLOWED_TEST(f) cmocka_unit_test_setup_teardown(f, allow_loopback, release_policy)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ok_with_validators),
-        cmocka_unit_test(redirects),
-        cmocka_unit_test(redirects_refused),
-        cmocka_unit_test(caps),
-        cmocka_unit_test(time_cap),
+        ALLOWED_TEST(ok_with_validators),
+        ALLOWED_TEST(redirects),
+        ALLOWED_TEST(redirects_refused),
+        ALLOWED_TEST(caps),
+        ALLOWED_TEST(time_cap),
         cmocka_unit_test(refused_before_connecting),
-        cmocka_unit_test(environment_proxy_ignored),
-        cmocka_unit_test(pinned_address),
-        cmocka_unit_test(redirect_to_numeric_loopback),
+        ALLOWED_TEST(environment_proxy_ignored),
+        ALLOWED_TEST(pinned_address),
+        ALLOWED_TEST(redirect_to_numeric_loopback),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }
