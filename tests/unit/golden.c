@@ -9,6 +9,8 @@
 
 #include "golden.h"
 
+#include "base/base.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -103,6 +105,23 @@ bool golden_has(const struct fixture *fx, const char *suffix)
     bool has = access(path, F_OK) == 0;
     free(path);
     return has;
+}
+
+json_t *golden_input(const struct fixture *fx)
+{
+    char *path = golden_path(fx->base, ".json");
+    size_t len;
+    char *text = golden_slurp(path, &len);
+    if (!text)
+        fail_msg("%s: cannot read '%s'", fx->name, path);
+    int err = 0;
+    char msg[160];
+    json_t *payload = json_parse_object(text, len, JSON_MAX_DEPTH, &err, msg);
+    if (!payload)
+        fail_msg("%s: the input does not parse: %s", fx->name, msg);
+    free(text);
+    free(path);
+    return payload;
 }
 
 void golden_remove(const struct fixture *fx, const char *suffix)

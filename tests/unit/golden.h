@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct fixture {
     char *group; /* the directory's name (a dialect, a connector type) */
     char *name;  /* "<group>/<name>" */
@@ -26,6 +28,10 @@ bool golden_expect(const struct fixture *fx, const char *suffix, const char *act
 /* Whether the expected file <base><suffix> exists. */
 bool golden_has(const struct fixture *fx, const char *suffix);
 void golden_remove(const struct fixture *fx, const char *suffix);
+/* The fixture's input <base>.json parsed as an object (json_parse_object, JSON_MAX_DEPTH); the
+ * test fails when it does not parse. The caller decrefs. */
+
+json_t *golden_input(const struct fixture *fx);
 /* Runs test once per fixture found under dir/<group>/ (inputs: names ending in ".json" but in
  * none of the `skip` suffixes, a NULL-terminated list); returns the cmocka result, or 1 when
  * there is none. */

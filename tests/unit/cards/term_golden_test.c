@@ -52,17 +52,8 @@ static void term_golden(void **state)
     const struct fixture *fx = *state;
     if (golden_has(fx, ".error.txt"))
         skip();
-    char *in_path = golden_path(fx->base, ".json");
-    size_t len;
-    char *text = golden_slurp(in_path, &len);
-    assert_non_null(text);
-    int err = 0;
     char msg[160];
-    json_t *payload = json_parse_object(text, len, JSON_MAX_DEPTH, &err, msg);
-    if (!payload)
-        fail_msg("%s: the input does not parse: %s", fx->name, msg);
-    free(text);
-    free(in_path);
+    json_t *payload = golden_input(fx);
 
     struct card card;
     if (cards_from_payload(payload, CARD_AUTO, NULL, &card, msg))
