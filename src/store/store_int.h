@@ -34,6 +34,7 @@ struct store {
     bool busy;           /* the writer holds a batch */
     pthread_cond_t idle; /* signalled when the writer finishes a batch */
     unsigned commits_since_checkpoint;
+    int wal_frames; /* frames in the WAL after the last commit (writer thread) */
     store_publish_fn *publish;
     void *publish_arg;
     int64_t next_seq;       /* writer thread only */
