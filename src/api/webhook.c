@@ -320,9 +320,9 @@ static int webhook_post(struct http_req *r, int style)
         dialect = card_dialect_name(a->res.card.dialect);
 
     const char *key = http_header(r, "Idempotency-Key");
-    if (!key && service) /* services name each delivery: a redelivery posts nothing twice */
-        key = http_header(r, strcmp(conn.type, "github") ? "X-Gitlab-Event-UUID"
-                                                         : "X-GitHub-Delivery");
+    const struct connector_type *type = connectors_find(conn.type);
+    if (!key && type && type->delivery_header) /* a redelivery posts nothing twice */
+        key = http_header(r, type->delivery_header);
     if (key && (!*key || strlen(key) > CORE_IDEMPOTENCY_KEY_MAX))
         return refuse(r, id, dialect, -ERR_BAD_REQUEST,
                       "Idempotency-Key must have 1 to %d "

@@ -72,6 +72,9 @@ char *cards_render_text(const json_t *card);
  * become an "[image]" note); no script, form or event handler whatever the card holds, not only
  * for what cards_from_payload made. Never NULL; the caller frees. */
 char *cards_render_html(const json_t *card);
+/* Text for HTML (element content or a double-quoted attribute), escaped as the renderer escapes
+ * card text: & < > " ' as entities, control characters but newlines dropped. The caller frees. */
+char *cards_html_escape(const char *text);
 /* Terminal rendering of a canonical card (the terminal client's `tail`): every line starts with
  * a bar "┃" (in the theme colour when `colour`), titles bold, sections apart, facts aligned
  * "name: value", links "text <url>", actions "[Title] <url>"; with `colour` ANSI SGR escapes

@@ -929,6 +929,19 @@ static bool render_whole(struct html *h, const json_t *card)
     return !h->overflow;
 }
 
+char *cards_html_escape(const char *text)
+{
+    struct html h = {0};
+    buf_init(&h.out, HTML_MAX_OUTPUT);
+    put_text_n(&h, text, strlen(text), false);
+    put_n(&h, "", 1);
+    if (h.overflow || !h.out.data) { /* past HTML_MAX_OUTPUT: not for a mail's few lines */
+        buf_release(&h.out);
+        return xstrdup("");
+    }
+    return h.out.data;
+}
+
 char *cards_render_html(const json_t *card)
 {
     struct html h = {0};

@@ -82,6 +82,9 @@ struct connector_type {
     /* Markdown shown on the settings page after Save: the exact steps to paste the URL (and the
      * secret) into the service. {url} and {secret} stand for them. */
     const char *setup;
+    /* The header naming each delivery ("X-GitHub-Delivery"): a redelivery with the same value
+     * posts nothing twice (it serves as the Idempotency-Key). NULL: none. */
+    const char *delivery_header;
     /* Checks the request's signature with req->secret: 0, or -ERR_UNAUTHORIZED with msg set
      * (the request is refused with 401 and logged). NULL: the URL secret is enough. */
     int (*verify)(const struct connector_request *req, char msg[160]);

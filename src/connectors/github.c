@@ -1167,6 +1167,7 @@ const struct connector_type connector_github = {
         "GitHub then sends a ping, and a card \"Webhook set up for …\" appears in this "
         "channel. Each delivery and the answer it got are listed under **Recent Deliveries** "
         "on the webhook's page in GitHub, and in this connector's delivery log here.",
+    .delivery_header = "X-GitHub-Delivery",
     .verify = verify,
     .translate = translate,
 };

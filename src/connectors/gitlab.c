@@ -952,6 +952,7 @@ const struct connector_type connector_gitlab = {
         "5. To check it, select **Test → Push events** beside the new webhook: a card appears "
         "here.\n\n"
         "The events and branches chosen here narrow what is posted further.",
+    .delivery_header = "X-Gitlab-Event-UUID",
     .verify = verify,
     .translate = translate,
 };

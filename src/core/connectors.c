@@ -223,18 +223,30 @@ int core_connector_get(struct core *c, const struct store_user *who, int64_t id,
     return *out ? 0 : -ERR_NOT_FOUND;
 }
 
-int core_connector_update(struct core *c, const struct store_user *who, int64_t id,
-                          const struct core_connector_fields *f, struct store_write *w,
-                          char msg[160])
+/* A connector the caller may change, as JSON (*current, caller decrefs) and its type (NULL for
+ * a type this build does not know). */
+static int writable_with_type(struct core *c, const struct store_user *who, int64_t id,
+                              json_t **current, const struct connector_type **t)
 {
     int rc = connector_writable(c, who, id);
     if (rc)
         return rc;
-    json_t *current = store_connector_get(c->store, id);
-    if (!current)
+    *current = store_connector_get(c->store, id);
+    if (!*current)
         return -ERR_NOT_FOUND;
-    const struct connector_type *t =
-        connectors_find(json_string_value(json_object_get(current, "type")));
+    *t = connectors_find(json_string_value(json_object_get(*current, "type")));
+    return 0;
+}
+
+int core_connector_update(struct core *c, const struct store_user *who, int64_t id,
+                          const struct core_connector_fields *f, struct store_write *w,
+                          char msg[160])
+{
+    json_t *current;
+    const struct connector_type *t;
+    int rc = writable_with_type(c, who, id, &current, &t);
+    if (rc)
+        return rc;
     char *settings = NULL, *sealed = NULL;
     if (t && f->settings) {
         settings = settings_text(t, f->settings, json_object_get(current, "settings"), msg);
@@ -282,14 +294,11 @@ int core_connector_rotate(struct core *c, const struct store_user *who, int64_t 
 int core_connector_rotate_signing(struct core *c, const struct store_user *who, int64_t id,
                                   char signing[64], struct store_write *w)
 {
-    int rc = connector_writable(c, who, id);
+    json_t *current;
+    const struct connector_type *t;
+    int rc = writable_with_type(c, who, id, &current, &t);
     if (rc)
         return rc;
-    json_t *current = store_connector_get(c->store, id);
-    if (!current)
-        return -ERR_NOT_FOUND;
-    const struct connector_type *t =
-        connectors_find(json_string_value(json_object_get(current, "type")));
     json_decref(current);
     const struct connector_setting *s = connectors_secret_setting(t);
     if (!s || strcmp(s->type, "secret"))

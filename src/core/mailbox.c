@@ -209,24 +209,9 @@ static void base64_part(struct buf *b, const char *type, const char *text)
 
 static void html_escape(struct buf *b, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            APPEND(b, "&amp;");
-            break;
-        case '<':
-            APPEND(b, "&lt;");
-            break;
-        case '>':
-            APPEND(b, "&gt;");
-            break;
-        case '"':
-            APPEND(b, "&quot;");
-            break;
-        default:
-            buf_append(b, s, 1);
-        }
-    }
+    char *e = cards_html_escape(s);
+    buf_append(b, e, strlen(e));
+    free(e);
 }
 
 /* One card of a mail: its plain text and its HTML, with the link back to it. */
