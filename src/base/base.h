@@ -144,6 +144,8 @@ struct config {
     } raw; /* as given */
     /* converted values */
     const char *data, *listen;
+    const char *database; /* "" = SQLite in data */
+    unsigned db_pool;
     unsigned heartbeat_s;
     unsigned max_per_ip;
     unsigned max_connections;

@@ -90,6 +90,15 @@ int config_parse(struct config *cfg, int argc, char **argv, const char *prog)
     unsigned long v;
     cfg->data = cfg->raw.data;
     cfg->listen = cfg->raw.listen;
+    cfg->database = cfg->raw.database;
+    if (*cfg->database && strncmp(cfg->database, "postgres://", 11) &&
+        strncmp(cfg->database, "postgresql://", 13)) {
+        fprintf(stderr, "--database must be empty (SQLite) or a postgres:// URI\n");
+        return -1;
+    }
+    if (to_unsigned("db-pool", cfg->raw.db_pool, 1, 1000, &v))
+        return -1;
+    cfg->db_pool = (unsigned)v;
     if (to_unsigned("heartbeat", cfg->raw.heartbeat, 1, 3600, &v))
         return -1;
     cfg->heartbeat_s = (unsigned)v;

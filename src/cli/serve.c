@@ -74,7 +74,9 @@ int cli_serve(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN); /* past a file size limit a write fails (503), it does not kill */
 
     char err[512];
-    struct store *st = store_open(cfg.data, err, sizeof err);
+    struct store_options so = {
+        .data_dir = cfg.data, .database = cfg.database, .pool = cfg.db_pool, .migrate = true};
+    struct store *st = store_open_at(&so, err, sizeof err);
     if (!st) {
         fprintf(stderr, "switchboard: %s\n", err);
         return 1;

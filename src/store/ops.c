@@ -9,51 +9,44 @@
 #include <stdio.h>
 #include <string.h>
 
-static int step_done(sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return -ERR_CONFLICT;
-    if ((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR)
-        return -ERR_STORAGE_FULL;
-    return -ERR_INTERNAL;
-}
-
 static json_t *read_back(struct store *st, enum sql_id id, int64_t a, int64_t b,
-                         json_t *(*row)(sqlite3_stmt *))
+                         json_t *(*row)(struct db_stmt *))
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, id);
-    sqlite3_bind_int64(s, 1, a);
+    struct db_stmt *s = db_stmt(st->writer, id);
+    db_bind_int64(s, 1, a);
     if (b)
-        sqlite3_bind_int64(s, 2, b);
-    json_t *j = sqlite3_step(s) == SQLITE_ROW ? row(s) : NULL;
-    sqlite3_reset(s);
-    BUG_ON(!j); /* the row was written by this transaction a moment ago */
+        db_bind_int64(s, 2, b);
+    int rc = db_step(s);
+    json_t *j = rc == DB_ROW ? row(s) : NULL;
+    db_reset(s);
+    /* the row was written by this transaction a moment ago: only a lost connection fails here */
+    if (!j)
+        log_error("cannot read back a row just written (%d): %s", rc, db_errmsg(st->writer));
     return j;
 }
 
 static enum store_role role_in_tx(struct store *st, int64_t team, int64_t user)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_ROLE);
-    sqlite3_bind_int64(s, 1, team);
-    sqlite3_bind_int64(s, 2, user);
+    struct db_stmt *s = db_stmt(st->writer, SQL_ROLE);
+    db_bind_int64(s, 1, team);
+    db_bind_int64(s, 2, user);
     enum store_role role = STORE_ROLE_NONE;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        role = strcmp(sql_text(s, 0), "owner") ? STORE_ROLE_MEMBER : STORE_ROLE_OWNER;
-    sqlite3_reset(s);
+    if (db_step(s) == DB_ROW)
+        role = strcmp(db_text(s, 0), "owner") ? STORE_ROLE_MEMBER : STORE_ROLE_OWNER;
+    db_reset(s);
     return role;
 }
 
 static int add_event_text(struct store *st, struct store_write *w, const char *kind, int64_t team,
                           int64_t user, char *text, int64_t now);
 
-/* Records an event with the next sequence number; takes ownership of data. */
+/* Records an event with the next sequence number; takes ownership of data (NULL: a read before
+ * failed, and so does this). */
 static int add_event(struct store *st, struct store_write *w, const char *kind, int64_t team,
                      int64_t user, json_t *data, int64_t now)
 {
+    if (!data)
+        return -ERR_INTERNAL;
     char *text = json_dump_compact(data);
     json_decref(data);
     return add_event_text(st, w, kind, team, user, text, now);
@@ -73,15 +66,15 @@ static int add_event_text(struct store *st, struct store_write *w, const char *k
     ev->user_id = user;
     ev->kind = kind;
     ev->data = text;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_EVENT_INSERT);
-    sqlite3_bind_int64(s, 1, ev->seq);
-    sqlite3_bind_int64(s, 2, team);
+    struct db_stmt *s = db_stmt(st->writer, SQL_EVENT_INSERT);
+    db_bind_int64(s, 1, ev->seq);
+    db_bind_int64(s, 2, team);
     if (user)
-        sqlite3_bind_int64(s, 3, user);
-    sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, ev->data, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 6, now);
-    int rc = step_done(s);
+        db_bind_int64(s, 3, user);
+    db_bind_text(s, 4, kind);
+    db_bind_text(s, 5, ev->data);
+    db_bind_int64(s, 6, now);
+    int rc = db_run(s);
     if (rc) {
         free(ev->data);
         ev->data = NULL;
@@ -92,59 +85,59 @@ static int add_event_text(struct store *st, struct store_write *w, const char *k
     return 0;
 }
 
-static int insert_id(struct store *st, sqlite3_stmt *s, int64_t *id)
+/* Runs an INSERT ... RETURNING id. */
+static int insert_id(struct store *st, struct db_stmt *s, int64_t *id)
 {
-    int rc = step_done(s);
-    if (!rc)
-        *id = sqlite3_last_insert_rowid(st->writer.db);
-    return rc;
+    (void)st;
+    int rc = db_int64_of(s, id);
+    return rc == -ERR_NOT_FOUND ? -ERR_INTERNAL : rc;
 }
 
 static int op_user_create(struct store *st, struct store_write *w, int64_t now)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_USER_INSERT);
-    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, w->secret, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, w->flag);
-    sqlite3_bind_int64(s, 4, now);
+    struct db_stmt *s = db_stmt(st->writer, SQL_USER_INSERT);
+    db_bind_text(s, 1, w->name);
+    db_bind_text(s, 2, w->secret);
+    db_bind_int64(s, 3, w->flag);
+    db_bind_int64(s, 4, now);
     return insert_id(st, s, &w->id);
 }
 
 static int op_token_create(struct store *st, struct store_write *w, int64_t now)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_TOKEN_INSERT);
-    sqlite3_bind_int64(s, 1, w->user_id);
-    sqlite3_bind_text(s, 2, w->secret, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, w->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
+    struct db_stmt *s = db_stmt(st->writer, SQL_TOKEN_INSERT);
+    db_bind_int64(s, 1, w->user_id);
+    db_bind_text(s, 2, w->secret);
+    db_bind_text(s, 3, w->name);
+    db_bind_int64(s, 4, now);
     return insert_id(st, s, &w->id);
 }
 
 static int op_session_create(struct store *st, struct store_write *w, int64_t now)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_SESSION_INSERT);
-    sqlite3_bind_int64(s, 1, w->user_id);
-    sqlite3_bind_text(s, 2, w->secret, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    sqlite3_bind_int64(s, 4, w->expires);
+    struct db_stmt *s = db_stmt(st->writer, SQL_SESSION_INSERT);
+    db_bind_int64(s, 1, w->user_id);
+    db_bind_text(s, 2, w->secret);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, w->expires);
     return insert_id(st, s, &w->id);
 }
 
 static int op_session_delete(struct store *st, struct store_write *w)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_SESSION_DELETE);
-    sqlite3_bind_text(s, 1, w->secret, -1, SQLITE_STATIC);
-    return step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, SQL_SESSION_DELETE);
+    db_bind_text(s, 1, w->secret);
+    return db_run(s);
 }
 
 static int channel_insert(struct store *st, struct store_write *w, int64_t team, const char *name,
                           int64_t now)
 {
     int64_t id;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CHANNEL_INSERT);
-    sqlite3_bind_int64(s, 1, team);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
+    struct db_stmt *s = db_stmt(st->writer, SQL_CHANNEL_INSERT);
+    db_bind_int64(s, 1, team);
+    db_bind_text(s, 2, name);
+    db_bind_int64(s, 3, now);
     int rc = insert_id(st, s, &id);
     if (rc)
         return rc;
@@ -159,19 +152,19 @@ static int channel_insert(struct store *st, struct store_write *w, int64_t team,
 static int op_team_create(struct store *st, struct store_write *w, int64_t now)
 {
     int64_t team;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_TEAM_INSERT);
-    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, w->actor);
+    struct db_stmt *s = db_stmt(st->writer, SQL_TEAM_INSERT);
+    db_bind_text(s, 1, w->name);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, w->actor);
     int rc = insert_id(st, s, &team);
     if (rc)
         return rc;
-    s = conn_stmt(&st->writer, SQL_MEMBER_INSERT);
-    sqlite3_bind_int64(s, 1, team);
-    sqlite3_bind_int64(s, 2, w->actor);
-    sqlite3_bind_text(s, 3, "owner", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    if ((rc = step_done(s)))
+    s = db_stmt(st->writer, SQL_MEMBER_INSERT);
+    db_bind_int64(s, 1, team);
+    db_bind_int64(s, 2, w->actor);
+    db_bind_text(s, 3, "owner");
+    db_bind_int64(s, 4, now);
+    if ((rc = db_run(s)))
         return rc;
     w->id = team;
     w->result = read_back(st, SQL_TEAM_OF_USER, w->actor, team, row_team);
@@ -185,22 +178,23 @@ static int op_member_add(struct store *st, struct store_write *w, int64_t now)
 {
     if (role_in_tx(st, w->team_id, w->actor) != STORE_ROLE_OWNER)
         return -ERR_FORBIDDEN;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MEMBER_INSERT);
-    sqlite3_bind_int64(s, 1, w->team_id);
-    sqlite3_bind_int64(s, 2, w->user_id);
-    sqlite3_bind_text(s, 3, w->role, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    int rc = step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, SQL_MEMBER_INSERT);
+    db_bind_int64(s, 1, w->team_id);
+    db_bind_int64(s, 2, w->user_id);
+    db_bind_text(s, 3, w->role);
+    db_bind_int64(s, 4, now);
+    int rc = db_run(s);
     if (rc)
         return rc; /* the primary key makes a second membership a conflict */
     w->result = read_back(st, SQL_MEMBER_GET, w->team_id, w->user_id, row_member);
-    s = conn_stmt(&st->writer, SQL_TEAM_NAME);
-    sqlite3_bind_int64(s, 1, w->team_id);
+    s = db_stmt(st->writer, SQL_TEAM_NAME);
+    db_bind_int64(s, 1, w->team_id);
     json_t *team = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        team = json_pack("{s:I, s:s}", "id", (json_int_t)w->team_id, "name", sql_text(s, 0));
-    sqlite3_reset(s);
-    BUG_ON(!team);
+    if (db_step(s) == DB_ROW)
+        team = json_pack("{s:I, s:s}", "id", (json_int_t)w->team_id, "name", db_text(s, 0));
+    db_reset(s);
+    if (!team) /* the team was checked in this transaction: only a lost connection gets here */
+        return -ERR_INTERNAL;
     json_t *data = json_pack("{s:I, s:o, s:O, s:O, s:O}", "team_id", (json_int_t)w->team_id, "team",
                              team, "user_id", json_object_get(w->result, "user_id"), "username",
                              json_object_get(w->result, "username"), "role",
@@ -220,18 +214,18 @@ static int op_member_remove(struct store *st, struct store_write *w, int64_t now
         return -ERR_NOT_FOUND;
     if (role == STORE_ROLE_OWNER) {
         int64_t owners = 0;
-        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_OWNER_COUNT);
-        sqlite3_bind_int64(s, 1, w->team_id);
-        if (sql_int64(s, &owners))
+        struct db_stmt *s = db_stmt(st->writer, SQL_OWNER_COUNT);
+        db_bind_int64(s, 1, w->team_id);
+        if (db_int64_of(s, &owners))
             return -ERR_INTERNAL;
         if (owners <= 1)
             return -ERR_LAST_OWNER;
     }
     json_t *member = read_back(st, SQL_MEMBER_GET, w->team_id, w->user_id, row_member);
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MEMBER_DELETE);
-    sqlite3_bind_int64(s, 1, w->team_id);
-    sqlite3_bind_int64(s, 2, w->user_id);
-    int rc = step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, SQL_MEMBER_DELETE);
+    db_bind_int64(s, 1, w->team_id);
+    db_bind_int64(s, 2, w->user_id);
+    int rc = db_run(s);
     if (rc) {
         json_decref(member);
         return rc;
@@ -258,31 +252,31 @@ static int op_channel_create(struct store *st, struct store_write *w, int64_t no
 static int op_message_create(struct store *st, struct store_write *w, int64_t now)
 {
     int64_t team;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CHANNEL_TEAM);
-    sqlite3_bind_int64(s, 1, w->channel_id);
-    if (sql_int64(s, &team) || role_in_tx(st, team, w->actor) == STORE_ROLE_NONE)
+    struct db_stmt *s = db_stmt(st->writer, SQL_CHANNEL_TEAM);
+    db_bind_int64(s, 1, w->channel_id);
+    if (db_int64_of(s, &team) || role_in_tx(st, team, w->actor) == STORE_ROLE_NONE)
         return -ERR_NOT_FOUND;
     int64_t root = 0;
     if (w->thread) { /* a reply: in the same channel, under the root (a reply's root, too) */
-        s = conn_stmt(&st->writer, SQL_MESSAGE_THREAD_OF);
-        sqlite3_bind_int64(s, 1, w->thread);
-        int found = sqlite3_step(s) == SQLITE_ROW;
-        int64_t channel = found ? sqlite3_column_int64(s, 0) : 0;
-        root = found ? sqlite3_column_int64(s, 1) : 0;
-        sqlite3_reset(s);
+        s = db_stmt(st->writer, SQL_MESSAGE_THREAD_OF);
+        db_bind_int64(s, 1, w->thread);
+        int found = db_step(s) == DB_ROW;
+        int64_t channel = found ? db_int64(s, 0) : 0;
+        root = found ? db_int64(s, 1) : 0;
+        db_reset(s);
         if (!found || channel != w->channel_id)
             return -ERR_INVALID_FIELD;
     }
     w->id = st->next_seq; /* a message's id is the seq of its message.created event */
-    s = conn_stmt(&st->writer, SQL_MESSAGE_INSERT);
-    sqlite3_bind_int64(s, 1, w->id);
-    sqlite3_bind_int64(s, 2, w->channel_id);
-    sqlite3_bind_int64(s, 3, w->actor);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_text(s, 5, w->text, -1, SQLITE_STATIC);
+    s = db_stmt(st->writer, SQL_MESSAGE_INSERT);
+    db_bind_int64(s, 1, w->id);
+    db_bind_int64(s, 2, w->channel_id);
+    db_bind_int64(s, 3, w->actor);
+    db_bind_int64(s, 4, now);
+    db_bind_text(s, 5, w->text);
     if (root)
-        sqlite3_bind_int64(s, 6, root);
-    int rc = step_done(s);
+        db_bind_int64(s, 6, root);
+    int rc = db_run(s);
     if (rc)
         return rc;
     w->result = read_back(st, SQL_MESSAGE_GET, w->id, 0, row_message);
@@ -302,17 +296,17 @@ static int image_put(struct store *st, struct store_write *w, int64_t now, int64
         return 0;
     char hash[65];
     bytes_hash(w->blob, w->blob_len, hash);
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_IMAGE_INSERT);
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, w->content_type, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, w->blob, (int)w->blob_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    int rc = step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, SQL_IMAGE_INSERT);
+    db_bind_text(s, 1, hash);
+    db_bind_text(s, 2, w->content_type);
+    db_bind_blob(s, 3, w->blob, w->blob_len);
+    db_bind_int64(s, 4, now);
+    int rc = db_run(s);
     if (rc)
         return rc;
-    s = conn_stmt(&st->writer, SQL_IMAGE_ID);
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    return sql_int64(s, id) ? -ERR_INTERNAL : 0;
+    s = db_stmt(st->writer, SQL_IMAGE_ID);
+    db_bind_text(s, 1, hash);
+    return db_int64_of(s, id) ? -ERR_INTERNAL : 0;
 }
 
 struct connector_row {
@@ -324,20 +318,20 @@ struct connector_row {
 
 static int connector_row(struct store *st, int64_t id, struct connector_row *out)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_STATE);
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        snprintf(out->state, sizeof out->state, "%s", sql_text(s, 0));
-        out->channel_id = sqlite3_column_int64(s, 1);
-        out->team_id = sqlite3_column_int64(s, 2);
-        out->owner_id = sqlite3_column_int64(s, 3);
-        snprintf(out->name, sizeof out->name, "%s", sql_text(s, 4));
-        snprintf(out->image_hash, sizeof out->image_hash, "%s", sql_text(s, 5));
+    struct db_stmt *s = db_stmt(st->writer, SQL_CONNECTOR_STATE);
+    db_bind_int64(s, 1, id);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        snprintf(out->state, sizeof out->state, "%s", db_text(s, 0));
+        out->channel_id = db_int64(s, 1);
+        out->team_id = db_int64(s, 2);
+        out->owner_id = db_int64(s, 3);
+        snprintf(out->name, sizeof out->name, "%s", db_text(s, 4));
+        snprintf(out->image_hash, sizeof out->image_hash, "%s", db_text(s, 5));
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW)
-        return -ERR_NOT_FOUND;
+    db_reset(s);
+    if (rc != DB_ROW)
+        return rc < 0 ? rc : -ERR_NOT_FOUND;
     return strcmp(out->state, "deleted") ? 0 : -ERR_GONE;
 }
 
@@ -356,12 +350,12 @@ static int system_notice(struct store *st, struct store_write *w, int64_t channe
                          const char *text, int64_t now)
 {
     int64_t id = st->next_seq;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MESSAGE_INSERT_SYSTEM);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, channel);
-    sqlite3_bind_int64(s, 3, now);
-    sqlite3_bind_text(s, 4, text, -1, SQLITE_TRANSIENT);
-    int rc = step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, SQL_MESSAGE_INSERT_SYSTEM);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, channel);
+    db_bind_int64(s, 3, now);
+    db_bind_text(s, 4, text);
+    int rc = db_run(s);
     if (rc)
         return rc;
     return add_event(st, w, "message.created", team, 0,
@@ -371,25 +365,25 @@ static int system_notice(struct store *st, struct store_write *w, int64_t channe
 static int op_connector_create(struct store *st, struct store_write *w, int64_t now)
 {
     int64_t team, image;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CHANNEL_TEAM);
-    sqlite3_bind_int64(s, 1, w->channel_id);
-    if (sql_int64(s, &team) || role_in_tx(st, team, w->actor) == STORE_ROLE_NONE)
+    struct db_stmt *s = db_stmt(st->writer, SQL_CHANNEL_TEAM);
+    db_bind_int64(s, 1, w->channel_id);
+    if (db_int64_of(s, &team) || role_in_tx(st, team, w->actor) == STORE_ROLE_NONE)
         return -ERR_NOT_FOUND;
     int rc = image_put(st, w, now, &image);
     if (rc)
         return rc;
-    s = conn_stmt(&st->writer, SQL_CONNECTOR_INSERT);
-    sqlite3_bind_text(s, 1, w->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, w->channel_id);
-    sqlite3_bind_int64(s, 3, w->actor);
-    sqlite3_bind_text(s, 4, w->name, -1, SQLITE_STATIC);
+    s = db_stmt(st->writer, SQL_CONNECTOR_INSERT);
+    db_bind_text(s, 1, w->kind);
+    db_bind_int64(s, 2, w->channel_id);
+    db_bind_int64(s, 3, w->actor);
+    db_bind_text(s, 4, w->name);
     if (image)
-        sqlite3_bind_int64(s, 5, image);
-    sqlite3_bind_text(s, 6, w->text ? w->text : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 7, w->secret, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 8, now);
+        db_bind_int64(s, 5, image);
+    db_bind_text(s, 6, w->text ? w->text : "{}");
+    db_bind_text(s, 7, w->secret);
+    db_bind_int64(s, 8, now);
     if (w->sealed)
-        sqlite3_bind_text(s, 9, w->sealed, -1, SQLITE_STATIC);
+        db_bind_text(s, 9, w->sealed);
     if ((rc = insert_id(st, s, &w->id)))
         return rc;
     w->connector_id = w->id;
@@ -411,11 +405,11 @@ static int connector_for_change(struct store *st, struct store_write *w, struct 
 static int connector_set_text(struct store *st, enum sql_id id, int64_t connector, const char *text,
                               int64_t now)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, id);
-    sqlite3_bind_int64(s, 1, connector);
-    sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    return step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, id);
+    db_bind_int64(s, 1, connector);
+    db_bind_text(s, 2, text);
+    db_bind_int64(s, 3, now);
+    return db_run(s);
 }
 
 static int op_connector_update(struct store *st, struct store_write *w, int64_t now)
@@ -425,22 +419,22 @@ static int op_connector_update(struct store *st, struct store_write *w, int64_t 
     if (rc)
         return rc;
     if (w->name) {
-        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_RENAME);
-        sqlite3_bind_int64(s, 1, w->connector_id);
-        sqlite3_bind_text(s, 2, w->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, now);
-        if ((rc = step_done(s)))
+        struct db_stmt *s = db_stmt(st->writer, SQL_CONNECTOR_RENAME);
+        db_bind_int64(s, 1, w->connector_id);
+        db_bind_text(s, 2, w->name);
+        db_bind_int64(s, 3, now);
+        if ((rc = db_run(s)))
             return rc;
     }
     if (w->blob) {
         int64_t image;
         if ((rc = image_put(st, w, now, &image)))
             return rc;
-        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_SET_IMAGE);
-        sqlite3_bind_int64(s, 1, w->connector_id);
-        sqlite3_bind_int64(s, 2, image);
-        sqlite3_bind_int64(s, 3, now);
-        if ((rc = step_done(s)))
+        struct db_stmt *s = db_stmt(st->writer, SQL_CONNECTOR_SET_IMAGE);
+        db_bind_int64(s, 1, w->connector_id);
+        db_bind_int64(s, 2, image);
+        db_bind_int64(s, 3, now);
+        if ((rc = db_run(s)))
             return rc;
     }
     if (w->text &&
@@ -473,11 +467,11 @@ static int op_connector_delete(struct store *st, struct store_write *w, int64_t 
     int rc = connector_for_change(st, w, &row);
     if (rc)
         return rc;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_DELETE);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_text(s, 2, "deleted", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    if ((rc = step_done(s)))
+    struct db_stmt *s = db_stmt(st->writer, SQL_CONNECTOR_DELETE);
+    db_bind_int64(s, 1, w->connector_id);
+    db_bind_text(s, 2, "deleted");
+    db_bind_int64(s, 3, now);
+    if ((rc = db_run(s)))
         return rc;
     json_t *data = json_pack("{s:I, s:I, s:I}", "id", (json_int_t)w->connector_id, "channel_id",
                              (json_int_t)row.channel_id, "team_id", (json_int_t)row.team_id);
@@ -492,11 +486,11 @@ static int op_connector_takeover(struct store *st, struct store_write *w, int64_
         return rc;
     if (strcmp(row.state, "suspended"))
         return -ERR_CONFLICT;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTOR_TAKEOVER);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_int64(s, 2, w->actor);
-    sqlite3_bind_int64(s, 3, now);
-    if ((rc = step_done(s)))
+    struct db_stmt *s = db_stmt(st->writer, SQL_CONNECTOR_TAKEOVER);
+    db_bind_int64(s, 1, w->connector_id);
+    db_bind_int64(s, 2, w->actor);
+    db_bind_int64(s, 3, now);
+    if ((rc = db_run(s)))
         return rc;
     if ((rc = connector_changed(st, w, w->connector_id, row.team_id, "connector.updated", now)))
         return rc;
@@ -516,29 +510,29 @@ static int suspend_connectors_of(struct store *st, struct store_write *w, int64_
         char name[128];
     } *list = NULL;
     size_t n = 0, alloc = 0;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_CONNECTORS_OF_OWNER_IN_TEAM);
-    sqlite3_bind_int64(s, 1, user);
-    sqlite3_bind_int64(s, 2, team);
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    struct db_stmt *s = db_stmt(st->writer, SQL_CONNECTORS_OF_OWNER_IN_TEAM);
+    db_bind_int64(s, 1, user);
+    db_bind_int64(s, 2, team);
+    while (db_step(s) == DB_ROW) {
         if (n == alloc)
             list = xrealloc(list, (alloc = alloc ? alloc * 2 : 4) * sizeof *list);
-        list[n].id = sqlite3_column_int64(s, 0);
-        list[n].channel = sqlite3_column_int64(s, 1);
-        snprintf(list[n].name, sizeof list[n].name, "%s", sql_text(s, 2));
+        list[n].id = db_int64(s, 0);
+        list[n].channel = db_int64(s, 1);
+        snprintf(list[n].name, sizeof list[n].name, "%s", db_text(s, 2));
         n++;
     }
-    sqlite3_reset(s);
+    db_reset(s);
     char reason[256];
     snprintf(reason, sizeof reason,
              left ? "its owner %s left the team" : "its owner %s was removed from the team",
              username);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        s = conn_stmt(&st->writer, SQL_CONNECTOR_SUSPEND);
-        sqlite3_bind_int64(s, 1, list[i].id);
-        sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, now);
-        if ((rc = step_done(s)) ||
+        s = db_stmt(st->writer, SQL_CONNECTOR_SUSPEND);
+        db_bind_int64(s, 1, list[i].id);
+        db_bind_text(s, 2, reason);
+        db_bind_int64(s, 3, now);
+        if ((rc = db_run(s)) ||
             (rc = connector_changed(st, w, list[i].id, team, "connector.updated", now)))
             break;
         char text[512];
@@ -554,31 +548,28 @@ static int suspend_connectors_of(struct store *st, struct store_write *w, int64_
 
 static int delivery_insert(struct store *st, struct store_write *w, int64_t message, int64_t now)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_DELIVERY_INSERT);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_int64(s, 2, now);
+    struct db_stmt *s = db_stmt(st->writer, SQL_DELIVERY_INSERT);
+    db_bind_int64(s, 1, w->connector_id);
+    db_bind_int64(s, 2, now);
     if (w->dialect)
-        sqlite3_bind_text(s, 3, w->dialect, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, w->status);
+        db_bind_text(s, 3, w->dialect);
+    db_bind_int64(s, 4, w->status);
     if (w->error)
-        sqlite3_bind_text(s, 5, w->error, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 6, (sqlite3_int64)w->size);
+        db_bind_text(s, 5, w->error);
+    db_bind_int64(s, 6, (int64_t)w->size);
     if (message)
-        sqlite3_bind_int64(s, 7, message);
+        db_bind_int64(s, 7, message);
     if (w->body)
-        sqlite3_bind_text(s, 8, w->body, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 9,
-                      w->outcome ? w->outcome
-                      : message  ? "posted"
-                                 : "refused",
-                      -1, SQLITE_STATIC);
-    int rc = step_done(s);
-    if (rc || sqlite3_last_insert_rowid(st->writer.db) % 32)
+        db_bind_text(s, 8, w->body);
+    db_bind_text(s, 9, w->outcome ? w->outcome : message ? "posted" : "refused");
+    int64_t id;
+    int rc = insert_id(st, s, &id);
+    if (rc || id % 32)
         return rc; /* prune now and then: up to 31 more than kept, the list shows 200 */
-    s = conn_stmt(&st->writer, SQL_DELIVERY_PRUNE);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_int(s, 2, DELIVERIES_KEPT);
-    return step_done(s);
+    s = db_stmt(st->writer, SQL_DELIVERY_PRUNE);
+    db_bind_int64(s, 1, w->connector_id);
+    db_bind_int64(s, 2, DELIVERIES_KEPT);
+    return db_run(s);
 }
 
 static int op_delivery_log(struct store *st, struct store_write *w, int64_t now)
@@ -595,17 +586,17 @@ static bool idempotent_replay(struct store *st, struct store_write *w, int64_t n
 {
     if (!w->key)
         return false;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_IDEMPOTENCY_GET);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now - IDEMPOTENCY_MS);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    struct db_stmt *s = db_stmt(st->writer, SQL_IDEMPOTENCY_GET);
+    db_bind_int64(s, 1, w->connector_id);
+    db_bind_text(s, 2, w->key);
+    db_bind_int64(s, 3, now - IDEMPOTENCY_MS);
+    if (db_step(s) == DB_ROW) {
         w->replayed = true;
-        w->replay_status = sqlite3_column_int(s, 0);
-        w->replay_body = xstrdup(sql_text(s, 1));
-        w->id = sqlite3_column_int64(s, 2);
+        w->replay_status = (int)db_int64(s, 0);
+        w->replay_body = xstrdup(db_text(s, 1));
+        w->id = db_int64(s, 2);
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return w->replayed;
 }
 
@@ -653,11 +644,11 @@ static int64_t thread_root(struct store *st, struct store_write *w)
 {
     if (!w->thread_key || !*w->thread_key)
         return 0;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_THREAD_ROOT_GET);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_text(s, 2, w->thread_key, -1, SQLITE_STATIC);
+    struct db_stmt *s = db_stmt(st->writer, SQL_THREAD_ROOT_GET);
+    db_bind_int64(s, 1, w->connector_id);
+    db_bind_text(s, 2, w->thread_key);
     int64_t root = 0;
-    if (sql_int64(s, &root))
+    if (db_int64_of(s, &root))
         root = 0;
     return root;
 }
@@ -670,28 +661,28 @@ static int connector_message(struct store *st, struct store_write *w,
     int64_t root = thread_root(st, w);
     w->root_id = root;
     w->id = st->next_seq;
-    sqlite3_stmt *s = conn_stmt(&st->writer, root ? SQL_MESSAGE_INSERT_CONNECTOR_REPLY
-                                                  : SQL_MESSAGE_INSERT_CONNECTOR);
-    sqlite3_bind_int64(s, 1, w->id);
-    sqlite3_bind_int64(s, 2, row->channel_id);
-    sqlite3_bind_int64(s, 3, w->connector_id);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_text(s, 5, w->text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, w->card, -1, SQLITE_STATIC);
+    struct db_stmt *s = db_stmt(st->writer, root ? SQL_MESSAGE_INSERT_CONNECTOR_REPLY
+                                                 : SQL_MESSAGE_INSERT_CONNECTOR);
+    db_bind_int64(s, 1, w->id);
+    db_bind_int64(s, 2, row->channel_id);
+    db_bind_int64(s, 3, w->connector_id);
+    db_bind_int64(s, 4, now);
+    db_bind_text(s, 5, w->text);
+    db_bind_text(s, 6, w->card);
     if (root)
-        sqlite3_bind_int64(s, 7, root);
-    int rc = step_done(s);
+        db_bind_int64(s, 7, root);
+    int rc = db_run(s);
     if (rc)
         return rc;
     /* the group mailbox: one queued mail per opted-in member, durable with the card */
-    s = conn_stmt(&st->writer, SQL_MAIL_ENQUEUE);
-    sqlite3_bind_int64(s, 1, row->team_id);
-    sqlite3_bind_int64(s, 2, row->channel_id);
-    sqlite3_bind_int64(s, 3, w->id);
-    sqlite3_bind_int64(s, 4, w->connector_id);
-    sqlite3_bind_int64(s, 5, now);
-    sqlite3_bind_int64(s, 6, st->digest_unit_ms);
-    if ((rc = step_done(s)))
+    s = db_stmt(st->writer, SQL_MAIL_ENQUEUE);
+    db_bind_int64(s, 1, row->team_id);
+    db_bind_int64(s, 2, row->channel_id);
+    db_bind_int64(s, 3, w->id);
+    db_bind_int64(s, 4, w->connector_id);
+    db_bind_int64(s, 5, now);
+    db_bind_int64(s, 6, st->digest_unit_ms);
+    if ((rc = db_run(s)))
         return rc;
     /* the event's JSON is written out directly: the card is JSON text already, and parsing it
      * back to dump it again would cost the one writer thread more than the insert */
@@ -701,20 +692,20 @@ static int connector_message(struct store *st, struct store_write *w,
     if ((rc = add_event_text(st, w, "message.created", row->team_id, 0, data, now)))
         return rc;
     if (!root && w->thread_key && *w->thread_key) {
-        s = conn_stmt(&st->writer, SQL_THREAD_ROOT_PUT);
-        sqlite3_bind_int64(s, 1, w->connector_id);
-        sqlite3_bind_text(s, 2, w->thread_key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, w->id);
-        sqlite3_bind_int64(s, 4, now);
-        return step_done(s);
+        s = db_stmt(st->writer, SQL_THREAD_ROOT_PUT);
+        db_bind_int64(s, 1, w->connector_id);
+        db_bind_text(s, 2, w->thread_key);
+        db_bind_int64(s, 3, w->id);
+        db_bind_int64(s, 4, now);
+        return db_run(s);
     }
     if (root && w->update_root) {
-        s = conn_stmt(&st->writer, SQL_MESSAGE_SET_CARD);
-        sqlite3_bind_int64(s, 1, root);
-        sqlite3_bind_text(s, 2, w->text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, w->card, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, now);
-        if ((rc = step_done(s)))
+        s = db_stmt(st->writer, SQL_MESSAGE_SET_CARD);
+        db_bind_int64(s, 1, root);
+        db_bind_text(s, 2, w->text);
+        db_bind_text(s, 3, w->card);
+        db_bind_int64(s, 4, now);
+        if ((rc = db_run(s)))
             return rc;
         return add_event(st, w, "message.updated", row->team_id, 0,
                          read_back(st, SQL_MESSAGE_GET, root, 0, row_message), now);
@@ -737,14 +728,14 @@ static int op_webhook_post(struct store *st, struct store_write *w, int64_t now)
     if ((rc = delivery_insert(st, w, w->id, now)))
         return rc;
     if (w->key) {
-        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_IDEMPOTENCY_PUT);
-        sqlite3_bind_int64(s, 1, w->connector_id);
-        sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, now);
-        sqlite3_bind_int(s, 4, w->status);
-        sqlite3_bind_text(s, 5, w->reply ? w->reply : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 6, w->id);
-        if ((rc = step_done(s)))
+        struct db_stmt *s = db_stmt(st->writer, SQL_IDEMPOTENCY_PUT);
+        db_bind_int64(s, 1, w->connector_id);
+        db_bind_text(s, 2, w->key);
+        db_bind_int64(s, 3, now);
+        db_bind_int64(s, 4, w->status);
+        db_bind_text(s, 5, w->reply ? w->reply : "");
+        db_bind_int64(s, 6, w->id);
+        if ((rc = db_run(s)))
             return rc;
     }
     return 0;
@@ -757,11 +748,11 @@ static int op_mailbox_set(struct store *st, struct store_write *w)
     if (role_in_tx(st, w->team_id, w->actor) != STORE_ROLE_OWNER)
         return role_in_tx(st, w->team_id, w->actor) == STORE_ROLE_NONE ? -ERR_NOT_FOUND
                                                                        : -ERR_FORBIDDEN;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MAILBOX_PUT);
-    sqlite3_bind_int64(s, 1, w->team_id);
-    sqlite3_bind_int(s, 2, w->flag);
-    sqlite3_bind_text(s, 3, w->text ? w->text : "[]", -1, SQLITE_STATIC);
-    return step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, SQL_MAILBOX_PUT);
+    db_bind_int64(s, 1, w->team_id);
+    db_bind_int64(s, 2, w->flag);
+    db_bind_text(s, 3, w->text ? w->text : "[]");
+    return db_run(s);
 }
 
 static int op_mailbox_mode(struct store *st, struct store_write *w)
@@ -769,65 +760,65 @@ static int op_mailbox_mode(struct store *st, struct store_write *w)
     if (role_in_tx(st, w->team_id, w->actor) == STORE_ROLE_NONE)
         return -ERR_NOT_FOUND;
     if (strcmp(w->role, "off")) {
-        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_USER_EMAIL_GET);
-        sqlite3_bind_int64(s, 1, w->actor);
-        bool has = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
-        sqlite3_reset(s);
+        struct db_stmt *s = db_stmt(st->writer, SQL_USER_EMAIL_GET);
+        db_bind_int64(s, 1, w->actor);
+        bool has = db_step(s) == DB_ROW && !db_null(s, 0);
+        db_reset(s);
         if (!has)
             return -ERR_INVALID_FIELD;
     }
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_MAILBOX_MEMBER_PUT);
-    sqlite3_bind_int64(s, 1, w->team_id);
-    sqlite3_bind_int64(s, 2, w->actor);
-    sqlite3_bind_text(s, 3, w->role, -1, SQLITE_STATIC);
-    return step_done(s);
+    struct db_stmt *s = db_stmt(st->writer, SQL_MAILBOX_MEMBER_PUT);
+    db_bind_int64(s, 1, w->team_id);
+    db_bind_int64(s, 2, w->actor);
+    db_bind_text(s, 3, w->role);
+    return db_run(s);
 }
 
 static int op_user_email(struct store *st, struct store_write *w)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_USER_EMAIL_SET);
-    sqlite3_bind_int64(s, 1, w->actor);
+    struct db_stmt *s = db_stmt(st->writer, SQL_USER_EMAIL_SET);
+    db_bind_int64(s, 1, w->actor);
     if (w->text)
-        sqlite3_bind_text(s, 2, w->text, -1, SQLITE_STATIC);
-    return step_done(s);
+        db_bind_text(s, 2, w->text);
+    return db_run(s);
 }
 
 static int op_mail_result(struct store *st, struct store_write *w, int64_t now)
 {
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     if (!w->status) {
-        s = conn_stmt(&st->writer, SQL_MAIL_DONE);
-        sqlite3_bind_int64(s, 1, w->id);
-        sqlite3_bind_int64(s, 2, now);
+        s = db_stmt(st->writer, SQL_MAIL_DONE);
+        db_bind_int64(s, 1, w->id);
+        db_bind_int64(s, 2, now);
     } else if (w->expires) {
-        s = conn_stmt(&st->writer, SQL_MAIL_FAILED);
-        sqlite3_bind_int64(s, 1, w->id);
-        sqlite3_bind_int64(s, 2, w->expires);
-        sqlite3_bind_text(s, 3, w->error ? w->error : "", -1, SQLITE_STATIC);
+        s = db_stmt(st->writer, SQL_MAIL_FAILED);
+        db_bind_int64(s, 1, w->id);
+        db_bind_int64(s, 2, w->expires);
+        db_bind_text(s, 3, w->error ? w->error : "");
     } else {
-        s = conn_stmt(&st->writer, SQL_MAIL_DROP);
-        sqlite3_bind_int64(s, 1, w->id);
-        sqlite3_bind_text(s, 2, w->error ? w->error : "", -1, SQLITE_STATIC);
+        s = db_stmt(st->writer, SQL_MAIL_DROP);
+        db_bind_int64(s, 1, w->id);
+        db_bind_text(s, 2, w->error ? w->error : "");
     }
-    return step_done(s);
+    return db_run(s);
 }
 
 /* ---- feeds ---- */
 
 static int op_feed_state(struct store *st, struct store_write *w, int64_t now)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_FEED_PUT);
-    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+    struct db_stmt *s = db_stmt(st->writer, SQL_FEED_PUT);
+    db_bind_text(s, 1, w->name);
     if (w->etag)
-        sqlite3_bind_text(s, 2, w->etag, -1, SQLITE_STATIC);
+        db_bind_text(s, 2, w->etag);
     if (w->last_modified)
-        sqlite3_bind_text(s, 3, w->last_modified, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_int64(s, 5, w->expires);
-    sqlite3_bind_int(s, 6, w->status);
+        db_bind_text(s, 3, w->last_modified);
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, w->expires);
+    db_bind_int64(s, 6, w->status);
     if (w->error)
-        sqlite3_bind_text(s, 7, w->error, -1, SQLITE_STATIC);
-    return step_done(s);
+        db_bind_text(s, 7, w->error);
+    return db_run(s);
 }
 
 /* A feed item for one connector: remembered once; posted unless it was seen before (so a
@@ -838,13 +829,14 @@ static int op_feed_item(struct store *st, struct store_write *w, int64_t now)
     int rc = connector_row(st, w->connector_id, &row);
     if (rc)
         return rc;
-    sqlite3_stmt *s = conn_stmt(&st->writer, SQL_FEED_ITEM_SEEN);
-    sqlite3_bind_int64(s, 1, w->connector_id);
-    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    if ((rc = step_done(s)))
+    struct db_stmt *s = db_stmt(st->writer, SQL_FEED_ITEM_SEEN);
+    db_bind_int64(s, 1, w->connector_id);
+    db_bind_text(s, 2, w->key);
+    db_bind_int64(s, 3, now);
+    if ((rc = db_step(s)) < 0)
         return rc;
-    if (!sqlite3_changes(st->writer.db)) {
+    db_reset(s);
+    if (rc == DB_DONE) { /* RETURNING gave nothing: seen before */
         w->replayed = true;
         return 0;
     }
@@ -903,9 +895,9 @@ int store_apply(struct store *st, struct store_write *w)
     case STORE_FEED_STATE:
         return op_feed_state(st, w, now);
     case STORE_FEED_CHECK: {
-        sqlite3_stmt *s = conn_stmt(&st->writer, SQL_FEED_DUE_NOW);
-        sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-        return step_done(s);
+        struct db_stmt *s = db_stmt(st->writer, SQL_FEED_DUE_NOW);
+        db_bind_text(s, 1, w->name);
+        return db_run(s);
     }
     case STORE_FEED_ITEM:
         return op_feed_item(st, w, now);

@@ -1,113 +1,119 @@
-/* schema.c: the numbered schema migrations of the SQLite backend. PRAGMA user_version holds the
- * number applied; each migration runs in its own transaction. A database newer than this binary
- * is refused rather than guessed at. */
+/* schema.c: the numbered schema migrations, one description for both backends: the few words
+ * whose spelling differs ({id}, {int}, {blob}, {nocase}, ...) are written as placeholders and
+ * spelled out per dialect when a migration runs. SQLite keeps the number applied in PRAGMA
+ * user_version, PostgreSQL in the table schema_version; each migration runs in its own
+ * transaction. A database newer than this binary is refused rather than guessed at. */
 #include "store_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const migrations[] = {
     /* 1: accounts, teams, channels, messages, events */
+    "{citext}"
     "CREATE TABLE users("
-    "  id INTEGER PRIMARY KEY,"
-    "  username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    "  id {id},"
+    "  username {nocase} NOT NULL UNIQUE,"
     "  password_hash TEXT,"
-    "  is_admin INTEGER NOT NULL DEFAULT 0,"
-    "  created INTEGER NOT NULL);"
+    "  is_admin {int} NOT NULL DEFAULT 0,"
+    "  created {int} NOT NULL);"
     "CREATE TABLE api_tokens("
-    "  id INTEGER PRIMARY KEY,"
-    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  id {id},"
+    "  user_id {int} NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  token_hash TEXT NOT NULL UNIQUE,"
     "  name TEXT,"
-    "  created INTEGER NOT NULL);"
+    "  created {int} NOT NULL);"
     "CREATE TABLE sessions("
-    "  id INTEGER PRIMARY KEY,"
-    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  id {id},"
+    "  user_id {int} NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  token_hash TEXT NOT NULL UNIQUE,"
-    "  created INTEGER NOT NULL,"
-    "  expires INTEGER NOT NULL);"
+    "  created {int} NOT NULL,"
+    "  expires {int} NOT NULL);"
     "CREATE TABLE teams("
-    "  id INTEGER PRIMARY KEY,"
+    "  id {id},"
     "  name TEXT NOT NULL,"
-    "  created INTEGER NOT NULL,"
-    "  created_by INTEGER REFERENCES users(id));"
+    "  created {int} NOT NULL,"
+    "  created_by {int} REFERENCES users(id));"
     "CREATE TABLE team_members("
-    "  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
-    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  team_id {int} NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+    "  user_id {int} NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  role TEXT NOT NULL CHECK (role IN ('owner', 'member')),"
-    "  joined INTEGER NOT NULL,"
-    "  PRIMARY KEY (team_id, user_id)) WITHOUT ROWID;"
+    "  joined {int} NOT NULL,"
+    "  PRIMARY KEY (team_id, user_id)){norowid};"
     "CREATE INDEX team_members_by_user ON team_members(user_id, team_id);"
     "CREATE TABLE channels("
-    "  id INTEGER PRIMARY KEY,"
-    "  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
-    "  name TEXT NOT NULL COLLATE NOCASE,"
-    "  created INTEGER NOT NULL,"
+    "  id {id},"
+    "  team_id {int} NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+    "  name {nocase} NOT NULL,"
+    "  created {int} NOT NULL,"
     "  UNIQUE (team_id, name));"
     /* events: the global sequence every live stream follows; never deleted, so seq has no holes */
     "CREATE TABLE events("
-    "  seq INTEGER PRIMARY KEY,"
-    "  team_id INTEGER NOT NULL,"
-    "  user_id INTEGER,"
+    "  seq {int} PRIMARY KEY,"
+    "  team_id {int} NOT NULL,"
+    "  user_id {int},"
     "  kind TEXT NOT NULL,"
     "  data TEXT NOT NULL,"
-    "  created INTEGER NOT NULL);"
+    "  created {int} NOT NULL);"
     /* messages: id = the seq of the message.created event */
     "CREATE TABLE messages("
-    "  id INTEGER PRIMARY KEY,"
-    "  channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,"
-    "  author_user_id INTEGER REFERENCES users(id),"
-    "  connector_id INTEGER,"
-    "  created INTEGER NOT NULL,"
+    "  id {int} PRIMARY KEY,"
+    "  channel_id {int} NOT NULL REFERENCES channels(id) ON DELETE CASCADE,"
+    "  author_user_id {int} REFERENCES users(id),"
+    "  connector_id {int},"
+    "  created {int} NOT NULL,"
     "  text TEXT NOT NULL,"
     "  card TEXT,"
-    "  thread_root INTEGER REFERENCES messages(id),"
-    "  edited INTEGER,"
-    "  deleted INTEGER);"
+    "  thread_root {int} REFERENCES messages(id),"
+    "  edited {int},"
+    "  deleted {int});"
     "CREATE INDEX messages_by_channel ON messages(channel_id, id);",
 
     /* 2: connectors, their images, delivery log and idempotency keys */
     "CREATE TABLE images("
-    "  id INTEGER PRIMARY KEY,"
+    "  id {id},"
     "  hash TEXT NOT NULL UNIQUE,"
     "  content_type TEXT NOT NULL,"
-    "  bytes BLOB NOT NULL,"
-    "  created INTEGER NOT NULL);"
+    "  bytes {blob} NOT NULL,"
+    "  created {int} NOT NULL);"
     "CREATE TABLE connectors("
-    "  id INTEGER PRIMARY KEY,"
+    "  id {id},"
     "  type TEXT NOT NULL,"
-    "  channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,"
-    "  owner_id INTEGER NOT NULL REFERENCES users(id),"
+    "  channel_id {int} NOT NULL REFERENCES channels(id) ON DELETE CASCADE,"
+    "  owner_id {int} NOT NULL REFERENCES users(id),"
     "  name TEXT NOT NULL,"
-    "  image_id INTEGER REFERENCES images(id),"
+    "  image_id {int} REFERENCES images(id),"
     "  settings TEXT NOT NULL DEFAULT '{}',"
     "  secret_hash TEXT NOT NULL,"
     "  state TEXT NOT NULL CHECK (state IN ('active', 'suspended', 'deleted')),"
     "  state_reason TEXT,"
-    "  created INTEGER NOT NULL,"
-    "  updated INTEGER NOT NULL);"
+    "  created {int} NOT NULL,"
+    "  updated {int} NOT NULL);"
     "CREATE INDEX connectors_by_channel ON connectors(channel_id);"
     "CREATE INDEX connectors_by_owner ON connectors(owner_id);"
     /* the last 200 requests per connector; bodies over 4 KB are not kept */
     "CREATE TABLE deliveries("
-    "  id INTEGER PRIMARY KEY,"
-    "  connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
-    "  created INTEGER NOT NULL,"
+    "  id {id},"
+    "  connector_id {int} NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
+    "  created {int} NOT NULL,"
     "  dialect TEXT,"
-    "  status INTEGER NOT NULL,"
+    "  status {int} NOT NULL,"
     "  error TEXT,"
-    "  size INTEGER NOT NULL,"
-    "  message_id INTEGER,"
+    "  size {int} NOT NULL,"
+    "  message_id {int},"
     "  body TEXT);"
     "CREATE INDEX deliveries_by_connector ON deliveries(connector_id, id);"
     /* a retried POST with the same Idempotency-Key gets the first answer (kept 24 h) */
     "CREATE TABLE idempotency("
-    "  connector_id INTEGER NOT NULL,"
+    "  connector_id {int} NOT NULL,"
     "  key TEXT NOT NULL,"
-    "  created INTEGER NOT NULL,"
-    "  status INTEGER NOT NULL,"
+    "  created {int} NOT NULL,"
+    "  status {int} NOT NULL,"
     "  reply TEXT NOT NULL,"
-    "  message_id INTEGER,"
-    "  PRIMARY KEY (connector_id, key)) WITHOUT ROWID;"
+    "  message_id {int},"
+    "  PRIMARY KEY (connector_id, key)){norowid};"
     "CREATE INDEX idempotency_by_age ON idempotency(created);"
     /* the membership history of a user, for resuming live streams as they were */
     "CREATE INDEX events_by_user ON events(user_id, seq) WHERE user_id IS NOT NULL;"
@@ -119,84 +125,166 @@ static const char *const migrations[] = {
     "ALTER TABLE connectors ADD COLUMN sealed_secret TEXT;"
     "ALTER TABLE deliveries ADD COLUMN outcome TEXT;"
     "CREATE TABLE connector_threads("
-    "  connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
+    "  connector_id {int} NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
     "  key TEXT NOT NULL,"
-    "  root_id INTEGER NOT NULL REFERENCES messages(id),"
-    "  created INTEGER NOT NULL,"
-    "  PRIMARY KEY (connector_id, key)) WITHOUT ROWID;"
+    "  root_id {int} NOT NULL REFERENCES messages(id),"
+    "  created {int} NOT NULL,"
+    "  PRIMARY KEY (connector_id, key)){norowid};"
     "CREATE TABLE feeds("
     "  url TEXT PRIMARY KEY,"
     "  etag TEXT,"
     "  last_modified TEXT,"
-    "  last_fetch INTEGER,"
-    "  next_fetch INTEGER NOT NULL DEFAULT 0,"
-    "  failures INTEGER NOT NULL DEFAULT 0,"
-    "  last_error TEXT) WITHOUT ROWID;"
+    "  last_fetch {int},"
+    "  next_fetch {int} NOT NULL DEFAULT 0,"
+    "  failures {int} NOT NULL DEFAULT 0,"
+    "  last_error TEXT){norowid};"
     "CREATE TABLE feed_items("
-    "  connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
+    "  connector_id {int} NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,"
     "  item_hash TEXT NOT NULL,"
-    "  created INTEGER NOT NULL,"
-    "  PRIMARY KEY (connector_id, item_hash)) WITHOUT ROWID;",
+    "  created {int} NOT NULL,"
+    "  PRIMARY KEY (connector_id, item_hash)){norowid};",
 
     /* 4: the group mailbox: a team's choice, each member's, and the queue of mails to send (a
      * row per card and recipient, written in the card's own transaction) */
     "ALTER TABLE users ADD COLUMN email TEXT;"
     "CREATE TABLE team_mailbox("
-    "  team_id INTEGER PRIMARY KEY REFERENCES teams(id) ON DELETE CASCADE,"
-    "  enabled INTEGER NOT NULL,"
+    "  team_id {int} PRIMARY KEY REFERENCES teams(id) ON DELETE CASCADE,"
+    "  enabled {int} NOT NULL,"
     "  channels TEXT NOT NULL DEFAULT '[]');"
     "CREATE TABLE mailbox_members("
-    "  team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
-    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  team_id {int} NOT NULL REFERENCES teams(id) ON DELETE CASCADE,"
+    "  user_id {int} NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  mode TEXT NOT NULL CHECK (mode IN ('off', 'each', 'hourly', 'daily')),"
-    "  PRIMARY KEY (team_id, user_id)) WITHOUT ROWID;"
+    "  PRIMARY KEY (team_id, user_id)){norowid};"
     "CREATE TABLE mail_queue("
-    "  id INTEGER PRIMARY KEY,"
-    "  team_id INTEGER NOT NULL,"
-    "  user_id INTEGER NOT NULL,"
-    "  message_id INTEGER NOT NULL,"
-    "  connector_id INTEGER,"
-    "  digest INTEGER NOT NULL,"
-    "  created INTEGER NOT NULL,"
-    "  next_attempt INTEGER NOT NULL,"
-    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  id {id},"
+    "  team_id {int} NOT NULL,"
+    "  user_id {int} NOT NULL,"
+    "  message_id {int} NOT NULL,"
+    "  connector_id {int},"
+    "  digest {int} NOT NULL,"
+    "  created {int} NOT NULL,"
+    "  next_attempt {int} NOT NULL,"
+    "  attempts {int} NOT NULL DEFAULT 0,"
     "  last_error TEXT,"
-    "  sent INTEGER);"
+    "  sent {int});"
     "CREATE INDEX mail_queue_due ON mail_queue(next_attempt) WHERE sent IS NULL;",
+
+    /* 5: the last sequence number given out: each batch reads and advances it in its own
+     * transaction, so on PostgreSQL the nodes' batches take turns on its row */
+    "CREATE TABLE seq_counter("
+    "  id {int} PRIMARY KEY,"
+    "  v {int} NOT NULL);"
+    "INSERT INTO seq_counter(id, v) SELECT 1, coalesce(max(seq), 0) FROM events;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-int store_migrate(struct conn *c, char *errmsg, size_t errlen)
+/* The words of the schema description that differ between the dialects. */
+static const struct {
+    const char *word, *sqlite, *postgres;
+} dialect[] = {
+    {"{id}", "INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"},
+    {"{int}", "INTEGER", "BIGINT"},
+    {"{blob}", "BLOB", "BYTEA"},
+    {"{nocase}", "TEXT COLLATE NOCASE", "CITEXT"}, /* names compare without regard to case */
+    {"{norowid}", " WITHOUT ROWID", ""},
+    {"{citext}", "", "CREATE EXTENSION IF NOT EXISTS citext;"},
+};
+
+/* Migration v (from 1) in the backend's dialect; caller frees. */
+char *store_migration_text(enum db_backend backend, int v)
 {
-    sqlite3_stmt *s;
-    int version = 0;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-        goto fail;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        version = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
+    struct buf b;
+    buf_init(&b, SIZE_MAX / 2);
+    for (const char *p = migrations[v - 1]; *p;) {
+        size_t i = 0, n = sizeof dialect / sizeof dialect[0];
+        if (*p == '{')
+            while (i < n && strncmp(p, dialect[i].word, strlen(dialect[i].word)))
+                i++;
+        if (*p != '{' || i == n) {
+            buf_append(&b, p++, 1);
+            continue;
+        }
+        const char *with = backend == DB_POSTGRES ? dialect[i].postgres : dialect[i].sqlite;
+        buf_append(&b, with, strlen(with));
+        p += strlen(dialect[i].word);
+    }
+    return b.data;
+}
+
+int store_schema_version(void)
+{
+    return N_MIGRATIONS;
+}
+
+/* The version applied: SQLite keeps it in PRAGMA user_version, PostgreSQL in a table. */
+static int schema_version(struct db *db, int *version)
+{
+    bool pg = db_backend(db) == DB_POSTGRES;
+    if (pg && db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version(v BIGINT NOT NULL)"))
+        return -1;
+    struct db_stmt *s =
+        db_adhoc(db, pg ? "SELECT coalesce(max(v), 0) FROM schema_version" : "PRAGMA user_version");
+    int64_t v = 0;
+    int rc = s ? db_int64_of(s, &v) : -ERR_INTERNAL;
+    db_adhoc_free(s);
+    *version = (int)v;
+    return rc ? -1 : 0;
+}
+
+int store_migrate(struct db *db, bool apply, char *errmsg, size_t errlen)
+{
+    bool pg = db_backend(db) == DB_POSTGRES;
+    /* nodes starting together on one PostgreSQL database migrate one after the other */
+    if (pg && db_exec(db, "SELECT pg_advisory_lock(2147483001)")) {
+        snprintf(errmsg, errlen, "cannot lock the schema: %s", db_errmsg(db));
+        return -1;
+    }
+    int version, rc = -1;
+    if (schema_version(db, &version)) {
+        snprintf(errmsg, errlen, "cannot read the schema version: %s", db_errmsg(db));
+        goto out;
+    }
     if (version > N_MIGRATIONS) {
         snprintf(errmsg, errlen,
                  "database schema version %d is newer than this switchboard knows (%d)", version,
                  N_MIGRATIONS);
-        return -1;
+        goto out;
     }
-    for (int v = version; v < N_MIGRATIONS; v++) {
-        char bump[64];
-        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
-        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(c->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
-            snprintf(errmsg, errlen, "cannot apply migration %d: %s", v + 1, sqlite3_errmsg(c->db));
-            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
+    if (version < N_MIGRATIONS && !apply) {
+        snprintf(errmsg, errlen,
+                 "database schema version %d is older than this switchboard's (%d): run "
+                 "'switchboard admin migrate'",
+                 version, N_MIGRATIONS);
+        goto out;
+    }
+    for (int v = version + 1; v <= N_MIGRATIONS; v++) {
+        char bump[96];
+        if (pg)
+            snprintf(bump, sizeof bump,
+                     "DELETE FROM schema_version; INSERT INTO schema_version "
+                     "VALUES(%d)",
+                     v);
+        else
+            snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v);
+        char *text = store_migration_text(db_backend(db), v);
+        bool ok = !db_exec(db, pg ? "BEGIN" : "BEGIN IMMEDIATE") && !db_exec(db, text) &&
+                  !db_exec(db, bump);
+        free(text);
+        if (!ok) {
+            snprintf(errmsg, errlen, "cannot apply migration %d: %s", v, db_errmsg(db));
+            db_exec(db, "ROLLBACK");
+            goto out;
         }
-        if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-            goto fail;
+        if (db_exec(db, "COMMIT")) {
+            snprintf(errmsg, errlen, "cannot commit migration %d: %s", v, db_errmsg(db));
+            goto out;
+        }
     }
-    return 0;
-fail:
-    snprintf(errmsg, errlen, "cannot read the schema version: %s", sqlite3_errmsg(c->db));
-    return -1;
+    rc = 0;
+out:
+    if (pg)
+        db_exec(db, "SELECT pg_advisory_unlock(2147483001)");
+    return rc;
 }

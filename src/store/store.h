@@ -1,4 +1,4 @@
-/* store: the one storage interface, backend-neutral (SQLite now, PostgreSQL later).
+/* store: the one storage interface, backend-neutral (SQLite, or PostgreSQL for several nodes).
  *
  * Writes are operations (struct store_write) handed to the store's single writer thread, which
  * applies whatever is queued in one transaction (group commit: one fsync per batch) and calls each
@@ -18,8 +18,20 @@
 
 struct store;
 
-/* Opens (creating if needed) the database in data_dir, applies migrations and starts the writer.
- * Returns NULL and fills errmsg on failure. */
+struct store_options {
+    const char *data_dir; /* created when absent; holds the SQLite file when database is unset */
+    const char *database; /* NULL or "": SQLite in data_dir; else a postgres:// URI */
+    unsigned pool;        /* read connections at most (0: 8) */
+    bool migrate;         /* apply missing migrations (else refuse an older schema) */
+};
+/* Opens the database (SQLite: creating it), checks (and applies) migrations, and starts the
+ * writer. A schema newer than this binary knows is refused. Returns NULL and fills errmsg on
+ * failure. On PostgreSQL several processes (nodes) may open the same database: their writes
+ * take turns and every node publishes every node's events, in sequence order. */
+struct store *store_open_at(const struct store_options *o, char *errmsg, size_t errlen);
+/* The schema version this binary knows (and a store it opened has). */
+int store_schema_version(void);
+/* store_open_at for SQLite in data_dir, migrating. */
 struct store *store_open(const char *data_dir, char *errmsg, size_t errlen);
 /* Finishes every queued write (committing it), stops the writer, checkpoints and closes.
  * store_close(NULL) does nothing. */

@@ -1,31 +1,19 @@
-/* store_int.h: what the store's files share and nobody else sees: the SQLite connection wrapper
- * with its statement cache, the statement table, and the row-to-JSON builders. */
+/* store_int.h: what the store's files share and nobody else sees: the store itself (writer queue,
+ * read pool, follower), the row-to-JSON builders, migrations. The SQL layer is db.h. */
 #ifndef SB_STORE_INT_H
 #define SB_STORE_INT_H
 
+#include "db.h"
 #include "store.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 
-/* Every SQL statement the store runs, prepared once per connection on first use. */
-enum sql_id {
-#define SQL(id, text) SQL_##id,
-#include "statements.def"
-#undef SQL
-    SQL__COUNT
-};
-
-struct conn {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[SQL__COUNT];
-};
-
 struct store {
-    char *path;
-    struct conn writer; /* used only by the writer thread */
-    pthread_t writer_thread, checkpoint_thread;
+    char *target; /* the SQLite file's path or the PostgreSQL URI */
+    enum db_backend backend;
+    struct db *writer; /* used only by the writer thread */
+    pthread_t writer_thread, checkpoint_thread, follower_thread;
     pthread_mutex_t mu;              /* guards the queue and the flags below */
     pthread_cond_t wake;             /* the writer waits on it for work */
     pthread_cond_t checkpoint_wake;  /* the checkpointer waits on it for a tick or for closing */
@@ -34,44 +22,54 @@ struct store {
     bool busy;           /* the writer holds a batch */
     pthread_cond_t idle; /* signalled when the writer finishes a batch */
     unsigned commits_since_checkpoint;
-    int wal_frames; /* frames in the WAL after the last commit (writer thread) */
+    int wal_frames;          /* frames in the WAL after the last commit (writer thread) */
+    int64_t writer_retry_ms; /* PostgreSQL: when the writer may try to reconnect (backoff) */
+    int writer_backoff_ms;
     store_publish_fn *publish;
     void *publish_arg;
-    int64_t next_seq;       /* writer thread only */
+    int64_t next_seq;       /* writer thread only: the next sequence number of this batch */
     int64_t digest_unit_ms; /* the "hourly" digest period (daily: 24 of them) */
     _Atomic int64_t last_seq;
     _Atomic uint64_t commits, writes;
-    pthread_key_t reader_key; /* per-thread read connection */
+    /* the read connections: a pool of up to pool_max, each used by one thread at a time */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_free;
+    struct db **pool; /* idle connections */
+    size_t pool_idle, pool_open, pool_max;
+    /* PostgreSQL: the follower publishes every node's events in sequence order */
+    int follower_wake; /* an eventfd the writer pokes after each commit */
 };
 
-/* Opens a connection with the pragmas every connection needs; 0 or -ERR_INTERNAL. */
-int conn_open(struct conn *c, const char *path, char *errmsg, size_t errlen);
-void conn_close(struct conn *c);
-/* The statement `id` of connection c, reset and with bindings cleared. */
-sqlite3_stmt *conn_stmt(struct conn *c, enum sql_id id);
-/* The calling thread's read connection (opened on first use); the key that holds them. */
-struct conn *store_reader(struct store *st);
-int store_reader_create_key(struct store *st);
-void store_reader_destroy_key(struct store *st); /* closes the caller's own connection too */
-
-/* Small query helpers: run statement `s` (already bound) and read column 0 of its first row. */
-int sql_int64(sqlite3_stmt *s, int64_t *out); /* 0, -ERR_NOT_FOUND or -ERR_INTERNAL */
-const char *sql_text(sqlite3_stmt *s, int col);
+/* A read connection from the pool (opened on demand, waiting when pool_max are in use), and
+ * back. A connection found broken is dropped on return and opened afresh later. */
+struct db *store_reader_get(struct store *st);
+void store_reader_put(struct store *st, struct db *db);
 
 /* Rows to API objects (docs/api.md). Each reads the current row of s. */
-json_t *row_team(sqlite3_stmt *s);      /* id, name, role, created */
-json_t *row_member(sqlite3_stmt *s);    /* user id, username, role, joined */
-json_t *row_channel(sqlite3_stmt *s);   /* id, team_id, name, created */
-json_t *row_message(sqlite3_stmt *s);   /* id, channel, team, author id, username, text, card,
-                                           thread, created */
-json_t *row_connector(sqlite3_stmt *s); /* CONNECTOR_SELECT's columns */
-json_t *row_delivery(sqlite3_stmt *s);
+json_t *row_team(struct db_stmt *s);      /* id, name, role, created */
+json_t *row_member(struct db_stmt *s);    /* user id, username, role, joined */
+json_t *row_channel(struct db_stmt *s);   /* id, team_id, name, created */
+json_t *row_message(struct db_stmt *s);   /* id, channel, team, author id, username, text, card,
+                                             thread, created */
+json_t *row_connector(struct db_stmt *s); /* CONNECTOR_SELECT's columns */
+json_t *row_delivery(struct db_stmt *s);
 json_t *json_time(int64_t ms);
+/* The static string of an event kind read back from the database ("unknown" when not one). */
+const char *store_event_kind(const char *text);
 json_t *image_url(const char *hash); /* "/api/v1/images/<hash>", or null */
+
+/* The follower (PostgreSQL): started by store_open, stopped by store_close. */
+int store_follower_start(struct store *st, char *errmsg, size_t errlen);
+void store_follower_stop(struct store *st);
+/* Tells the follower that this node committed events. */
+void store_follower_poke(struct store *st);
 
 /* Applies one write inside the writer's open transaction; 0 or -ERR_x. */
 int store_apply(struct store *st, struct store_write *w);
-/* Applies the numbered migrations; 0 or -1 with errmsg. */
-int store_migrate(struct conn *c, char *errmsg, size_t errlen);
+/* Checks the schema version and, when apply, applies the migrations it lacks; 0 or -1 with
+ * errmsg. Refuses a schema newer than this binary knows (and, without apply, an older one). */
+int store_migrate(struct db *db, bool apply, char *errmsg, size_t errlen);
+/* The text of migration v (from 1) in a dialect (caller frees). */
+char *store_migration_text(enum db_backend backend, int v);
 
 #endif

@@ -1,11 +1,15 @@
-/* writer.c: the store's one writer thread and its group commit, and the checkpointer beside it.
+/* writer.c: the store's one writer thread and its group commit, the read pool, and (SQLite) the
+ * checkpointer beside it.
  *
  * Writes queue up while the previous batch commits; the writer then applies everything queued
  * (up to BATCH_MAX) in one transaction, each operation inside its own savepoint so a failing one
  * (a conflict, a permission) leaves the others in. One COMMIT, one fsync. Only after it returns
  * are the batch's events published and each write's done() called: an acknowledgement always
- * means durable. Automatic checkpoints are off; the checkpointer thread copies the WAL back into
- * the database every CHECKPOINT_MS so the commit path never pays for it. */
+ * means durable. Each batch reads the last sequence number in its transaction and advances it
+ * there, so on PostgreSQL the writers of several nodes take turns and the numbers stay gapless
+ * and in commit order; there the follower (follower.c) publishes every node's events, in order.
+ * SQLite: automatic checkpoints are off; the checkpointer thread copies the WAL back into the
+ * database every CHECKPOINT_MS so the commit path never pays for it. */
 #include "store_int.h"
 
 #include <errno.h>
@@ -24,16 +28,10 @@
  * the writer while readers finish, which moved the stall elsewhere (measured; not kept). 2,048
  * frames of 4 KiB: 8 MiB. */
 #define CHECKPOINT_FRAMES 2048
-
-/* After each commit on the writer's connection: the WAL's size in frames. */
-static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-    (void)db;
-    (void)name;
-    struct store *st = arg;
-    st->wal_frames = frames; /* read by the writer thread itself, under mu */
-    return SQLITE_OK;
-}
+/* PostgreSQL: the writer's reconnection attempts back off from 100 ms to 5 s. */
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 5000
+#define POOL_DEFAULT 8
 
 static void write_reset_results(struct store_write *w)
 {
@@ -60,21 +58,47 @@ void store_write_release(struct store_write *w)
 
 static int exec_stmt(struct store *st, enum sql_id id)
 {
-    sqlite3_stmt *s = conn_stmt(&st->writer, id);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : -ERR_INTERNAL;
+    return db_run(db_stmt(st->writer, id));
+}
+
+/* PostgreSQL: whether the writer's connection is up, reconnecting with backoff when it is not. */
+static bool writer_connected(struct store *st)
+{
+    if (st->backend != DB_POSTGRES || !st->writer_backoff_ms)
+        return true;
+    int64_t now = time_now_ms();
+    if (now < st->writer_retry_ms)
+        return false;
+    if (db_alive(st->writer)) {
+        log_info("database connection restored");
+        st->writer_backoff_ms = 0;
+        return true;
+    }
+    st->writer_backoff_ms =
+        st->writer_backoff_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : st->writer_backoff_ms * 2;
+    st->writer_retry_ms = now + st->writer_backoff_ms;
+    return false;
 }
 
 /* Applies and commits one batch; sets every write's rc. Returns the number committed. */
 static size_t commit_batch(struct store *st, struct store_write *batch)
 {
-    int64_t first_seq = st->next_seq;
     size_t n = 0;
-    if (exec_stmt(st, SQL_BEGIN)) {
-        log_error("cannot begin a transaction: %s", sqlite3_errmsg(st->writer.db));
+    int err = -ERR_DB_UNAVAILABLE, rc;
+    if (!writer_connected(st))
+        goto fail;
+    if ((rc = exec_stmt(st, SQL_BEGIN))) {
+        log_error("cannot begin a transaction: %s", db_errmsg(st->writer));
+        err = rc;
         goto fail;
     }
+    int64_t last;
+    if ((rc = db_int64_of(db_stmt(st->writer, SQL_SEQ_LOCK), &last))) {
+        log_error("cannot read the sequence: %s", db_errmsg(st->writer));
+        err = rc;
+        goto fail;
+    }
+    st->next_seq = last + 1;
     for (struct store_write *w = batch; w; w = w->next) {
         int64_t seq_before = st->next_seq;
         w->events = NULL;
@@ -95,20 +119,38 @@ static size_t commit_batch(struct store *st, struct store_write *batch)
         exec_stmt(st, SQL_RELEASE);
         n++;
     }
-    if (exec_stmt(st, SQL_COMMIT) == 0)
+    if (st->next_seq != last + 1) {
+        struct db_stmt *s = db_stmt(st->writer, SQL_SEQ_SET);
+        db_bind_int64(s, 1, st->next_seq - 1);
+        if ((rc = db_run(s))) {
+            err = rc;
+            goto fail;
+        }
+    }
+    if ((rc = exec_stmt(st, SQL_COMMIT)) == 0)
         return n;
-    log_error("cannot commit: %s", sqlite3_errmsg(st->writer.db));
-fail:;
-    /* a full disk is the operator's to fix and the client's to retry: 503, not a bug's 500 */
-    int code = sqlite3_extended_errcode(st->writer.db) & 0xff;
-    int err = code == SQLITE_FULL || code == SQLITE_IOERR ? -ERR_STORAGE_FULL : -ERR_INTERNAL;
-    if (sqlite3_get_autocommit(st->writer.db) == 0)
+    err = rc;
+    log_error("cannot commit: %s", db_errmsg(st->writer));
+fail:
+    /* a full disk is the operator's to fix and the client's to retry: 503, not a bug's 500; so
+     * is a lost database connection (whether a COMMIT that lost its answer landed is unknown: the
+     * client's retry with its Idempotency-Key tells) */
+    if (err != -ERR_STORAGE_FULL && err != -ERR_DB_UNAVAILABLE)
+        err = -ERR_INTERNAL;
+    if (st->backend == DB_POSTGRES && !db_alive(st->writer)) {
+        err = -ERR_DB_UNAVAILABLE;
+        if (!st->writer_backoff_ms) {
+            log_error("database connection lost; writes answer 503 until it is back");
+            st->writer_backoff_ms = RECONNECT_MIN_MS;
+            st->writer_retry_ms = time_now_ms() + RECONNECT_MIN_MS;
+        }
+    } else {
         exec_stmt(st, SQL_ROLLBACK);
+    }
     for (struct store_write *w = batch; w; w = w->next) {
         write_reset_results(w);
         w->rc = err;
     }
-    st->next_seq = first_seq;
     return 0;
 }
 
@@ -123,6 +165,11 @@ static void publish_batch(struct store *st, struct store_write *batch)
     for (struct store_write *w = batch; w; w = w->next)
         for (size_t i = 0; i < w->n_events; i++)
             events[k++] = w->events[i];
+    if (st->backend == DB_POSTGRES) { /* the follower publishes, with the other nodes' events */
+        free(events);
+        store_follower_poke(st);
+        return;
+    }
     atomic_store(&st->last_seq, events[n - 1].seq);
     if (st->publish)
         st->publish(st->publish_arg, events, n);
@@ -175,9 +222,9 @@ static void *writer_main(void *arg)
 static void *checkpoint_main(void *arg)
 {
     struct store *st = arg;
-    struct conn c;
+    struct db *c;
     char err[256];
-    if (conn_open(&c, st->path, err, sizeof err)) {
+    if (db_open(&c, st->target, err, sizeof err)) {
         log_error("checkpointer: %s", err);
         return NULL;
     }
@@ -191,11 +238,11 @@ static void *checkpoint_main(void *arg)
             continue;
         st->commits_since_checkpoint = 0;
         pthread_mutex_unlock(&st->mu);
-        sqlite3_wal_checkpoint_v2(c.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        db_sqlite_checkpoint(c, false);
         pthread_mutex_lock(&st->mu);
     }
     pthread_mutex_unlock(&st->mu);
-    conn_close(&c);
+    db_close(c);
     return NULL;
 }
 
@@ -222,44 +269,68 @@ static int make_dir(const char *dir, char *errmsg, size_t errlen)
     return 0;
 }
 
-struct store *store_open(const char *data_dir, char *errmsg, size_t errlen)
+struct store *store_open_at(const struct store_options *o, char *errmsg, size_t errlen)
 {
-    if (make_dir(data_dir, errmsg, errlen))
+    if (o->data_dir && make_dir(o->data_dir, errmsg, errlen))
         return NULL;
     struct store *st = xcalloc(1, sizeof *st);
     st->digest_unit_ms = 3600LL * 1000;
-    size_t n = strlen(data_dir) + sizeof "/switchboard.db";
-    st->path = xmalloc(n);
-    snprintf(st->path, n, "%s/switchboard.db", data_dir);
-    if (conn_open(&st->writer, st->path, errmsg, errlen))
+    st->pool_max = o->pool ? o->pool : POOL_DEFAULT;
+    if (o->database && *o->database) {
+        st->target = xstrdup(o->database);
+    } else {
+        size_t n = strlen(o->data_dir) + sizeof "/switchboard.db";
+        st->target = xmalloc(n);
+        snprintf(st->target, n, "%s/switchboard.db", o->data_dir);
+    }
+    st->backend = db_backend_of(st->target);
+    if (db_open(&st->writer, st->target, errmsg, errlen))
         goto out_free;
-    if (store_migrate(&st->writer, errmsg, errlen))
+    if (store_migrate(st->writer, o->migrate, errmsg, errlen))
         goto out_close;
-    sqlite3_wal_hook(st->writer.db, wal_hook, st);
+    if (st->backend == DB_SQLITE)
+        db_sqlite_watch_wal(st->writer, &st->wal_frames); /* read by the writer thread itself */
     int64_t last = 0;
-    if (sql_int64(conn_stmt(&st->writer, SQL_LAST_SEQ), &last)) {
-        snprintf(errmsg, errlen, "cannot read '%s': %s", st->path, sqlite3_errmsg(st->writer.db));
+    if (db_int64_of(db_stmt(st->writer, SQL_LAST_SEQ), &last)) {
+        snprintf(errmsg, errlen, "cannot read the database: %s", db_errmsg(st->writer));
         goto out_close;
     }
     atomic_store(&st->last_seq, last);
     st->next_seq = last + 1;
-    if (store_reader_create_key(st)) {
-        snprintf(errmsg, errlen, "cannot create a thread key");
-        goto out_close;
-    }
+    st->pool = xcalloc(st->pool_max, sizeof *st->pool);
+    pthread_mutex_init(&st->pool_mu, NULL);
+    pthread_cond_init(&st->pool_free, NULL);
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->wake, NULL);
     pthread_cond_init(&st->checkpoint_wake, NULL);
     pthread_cond_init(&st->idle, NULL);
+    st->follower_wake = -1;
+    if (st->backend == DB_POSTGRES && store_follower_start(st, errmsg, errlen))
+        goto out_sync;
     pthread_create(&st->writer_thread, NULL, writer_main, st);
-    pthread_create(&st->checkpoint_thread, NULL, checkpoint_main, st);
+    if (st->backend == DB_SQLITE)
+        pthread_create(&st->checkpoint_thread, NULL, checkpoint_main, st);
     return st;
+out_sync:
+    pthread_cond_destroy(&st->pool_free);
+    pthread_mutex_destroy(&st->pool_mu);
+    pthread_cond_destroy(&st->wake);
+    pthread_cond_destroy(&st->checkpoint_wake);
+    pthread_cond_destroy(&st->idle);
+    pthread_mutex_destroy(&st->mu);
+    free(st->pool);
 out_close:
-    conn_close(&st->writer);
+    db_close(st->writer);
 out_free:
-    free(st->path);
+    free(st->target);
     free(st);
     return NULL;
+}
+
+struct store *store_open(const char *data_dir, char *errmsg, size_t errlen)
+{
+    struct store_options o = {.data_dir = data_dir, .migrate = true};
+    return store_open_at(&o, errmsg, errlen);
 }
 
 void store_close(struct store *st)
@@ -272,16 +343,68 @@ void store_close(struct store *st)
     pthread_cond_broadcast(&st->checkpoint_wake);
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->writer_thread, NULL);
-    pthread_join(st->checkpoint_thread, NULL);
-    sqlite3_wal_checkpoint_v2(st->writer.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    store_reader_destroy_key(st);
-    conn_close(&st->writer);
+    if (st->backend == DB_SQLITE) {
+        pthread_join(st->checkpoint_thread, NULL);
+        db_sqlite_checkpoint(st->writer, true);
+    } else {
+        store_follower_stop(st);
+    }
+    for (size_t i = 0; i < st->pool_idle; i++)
+        db_close(st->pool[i]);
+    free(st->pool);
+    db_close(st->writer);
+    pthread_cond_destroy(&st->pool_free);
+    pthread_mutex_destroy(&st->pool_mu);
     pthread_cond_destroy(&st->wake);
     pthread_cond_destroy(&st->checkpoint_wake);
     pthread_cond_destroy(&st->idle);
     pthread_mutex_destroy(&st->mu);
-    free(st->path);
+    free(st->target);
     free(st);
+}
+
+/* ---- the read pool ---- */
+
+struct db *store_reader_get(struct store *st)
+{
+    pthread_mutex_lock(&st->pool_mu);
+    while (!st->pool_idle && st->pool_open >= st->pool_max)
+        pthread_cond_wait(&st->pool_free, &st->pool_mu);
+    if (st->pool_idle) {
+        struct db *db = st->pool[--st->pool_idle];
+        pthread_mutex_unlock(&st->pool_mu);
+        return db;
+    }
+    st->pool_open++;
+    pthread_mutex_unlock(&st->pool_mu);
+    struct db *db;
+    char err[256];
+    if (db_open(&db, st->target, err, sizeof err) == 0)
+        return db;
+    /* PostgreSQL is away: a connection that fails every statement, until it reconnects */
+    log_error("read connection: %s", err);
+    if (st->backend == DB_SQLITE)
+        BUG_ON(1); /* the writer opened the same file moments ago */
+    pthread_mutex_lock(&st->pool_mu);
+    st->pool_open--;
+    pthread_cond_signal(&st->pool_free);
+    pthread_mutex_unlock(&st->pool_mu);
+    return NULL;
+}
+
+void store_reader_put(struct store *st, struct db *db)
+{
+    if (db && !db_alive(db)) { /* lost: drop it; the next caller opens a new one */
+        db_close(db);
+        db = NULL;
+    }
+    pthread_mutex_lock(&st->pool_mu);
+    if (db)
+        st->pool[st->pool_idle++] = db;
+    else
+        st->pool_open--;
+    pthread_cond_signal(&st->pool_free);
+    pthread_mutex_unlock(&st->pool_mu);
 }
 
 int store_submit(struct store *st, struct store_write *w)
