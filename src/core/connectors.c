@@ -366,7 +366,14 @@ int core_webhook_check(struct core *c, int64_t id, const char *secret,
 
 unsigned core_webhook_admit(struct core *c, int64_t id)
 {
-    return buckets_take(c->buckets, id, c->cfg.webhook_rate, c->cfg.webhook_burst, time_mono_ms());
+    unsigned wait =
+        buckets_take(c->buckets, id, c->cfg.webhook_rate, c->cfg.webhook_burst, time_mono_ms());
+    /* several nodes: this node's bucket turns a flood away without a round trip; the shared one
+     * holds the limit across the nodes */
+    if (!wait && store_shared(c->store))
+        wait =
+            store_rate_take(c->store, id, c->cfg.webhook_rate, c->cfg.webhook_burst, time_now_ms());
+    return wait;
 }
 
 int core_webhook_translate(struct core *c, const struct store_connector_auth *conn,

@@ -483,3 +483,36 @@ int store_image_get(struct store *st, const char *hash, void **bytes, size_t *le
     db_reset(s);
     return rc;
 }
+
+/* ---- shared limits ---- */
+
+bool store_shared(struct store *st)
+{
+    return st->backend == DB_POSTGRES;
+}
+
+unsigned store_rate_take(struct store *st, int64_t key, double rate, double burst, int64_t now_ms)
+{
+    READ_CONN(c, st, 0);
+    char r[32], b[32];
+    snprintf(r, sizeof r, "%.6f", rate);
+    snprintf(b, sizeof b, "%.6f", burst);
+    struct db_stmt *s = db_stmt(c, SQL_RATE_TAKE);
+    db_bind_int64(s, 1, key);
+    db_bind_text(s, 2, r);
+    db_bind_text(s, 3, b);
+    db_bind_int64(s, 4, now_ms);
+    int rc = db_step(s);
+    db_reset(s);
+    if (rc != DB_DONE)
+        return 0; /* taken (or no database: the write answers) */
+    s = db_stmt(c, SQL_RATE_LEVEL);
+    db_bind_int64(s, 1, key);
+    db_bind_text(s, 2, r);
+    db_bind_text(s, 3, b);
+    db_bind_int64(s, 4, now_ms);
+    int64_t missing = 0; /* thousandths of a token */
+    if (db_int64_of(s, &missing) || missing <= 0)
+        return 1;
+    return (unsigned)((double)missing / 1000.0 / rate) + 1;
+}

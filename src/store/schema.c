@@ -176,6 +176,13 @@ static const char *const migrations[] = {
     "  id {int} PRIMARY KEY,"
     "  v {int} NOT NULL);"
     "INSERT INTO seq_counter(id, v) SELECT 1, coalesce(max(seq), 0) FROM events;",
+
+    /* 6: token buckets shared by the nodes of a PostgreSQL deployment (webhook rate limits);
+     * unlogged there: a bucket lost in a crash only refills */
+    "CREATE {unlogged} TABLE rate_buckets("
+    "  key {int} PRIMARY KEY,"
+    "  tokens DOUBLE PRECISION NOT NULL,"
+    "  last_ms {int} NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -190,6 +197,7 @@ static const struct {
     {"{nocase}", "TEXT COLLATE NOCASE", "CITEXT"}, /* names compare without regard to case */
     {"{norowid}", " WITHOUT ROWID", ""},
     {"{citext}", "", "CREATE EXTENSION IF NOT EXISTS citext;"},
+    {"{unlogged}", "", "UNLOGGED"},
 };
 
 /* Migration v (from 1) in the backend's dialect; caller frees. */

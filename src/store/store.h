@@ -265,6 +265,13 @@ int store_mail_digest(struct store *st, int64_t user_id, int64_t team_id, store_
 int store_image_get(struct store *st, const char *hash, void **bytes, size_t *len,
                     char content_type[32]);
 
+/* Whether other processes write to the same database at the same time (PostgreSQL: other nodes),
+ * so that limits kept in memory must be kept in the database instead. */
+bool store_shared(struct store *st);
+/* A token from the shared bucket `key` (rate per second, burst): 0 when taken, else the seconds
+ * until one is there. Admits when the database cannot be reached (the write will answer then). */
+unsigned store_rate_take(struct store *st, int64_t key, double rate, double burst, int64_t now_ms);
+
 /* Counters for tests and benchmarks. */
 struct store_stats {
     uint64_t commits, writes;
