@@ -83,18 +83,24 @@ struct pg_db {
     size_t nstale, stale_alloc;
     char **channels; /* LISTENed to; listened to again after a reconnect */
     size_t nchannels;
+    bool relisten; /* reconnected: the channels are to be listened to again */
     char err[512]; /* the last error, on one line */
 };
 
 /* ---- messages ---- */
 
-/* Copies a libpq message into out on one line: line breaks and tabs become spaces, trailing
- * white space goes. */
+/* Copies a libpq message into out on one line: each run of white space becomes one space, and
+ * trailing white space goes. */
 static void pg_one_line(char *out, size_t n, const char *msg)
 {
     size_t k = 0;
-    for (const char *p = msg ? msg : ""; *p && k + 1 < n; p++)
-        out[k++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+    for (const char *p = msg ? msg : ""; *p && k + 1 < n; p++) {
+        bool space = *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
+        if (!space)
+            out[k++] = *p;
+        else if (k > 0 && out[k - 1] != ' ')
+            out[k++] = ' ';
+    }
     while (k > 0 && out[k - 1] == ' ')
         k--;
     out[k] = '\0';
@@ -504,10 +510,20 @@ static int pg_open(struct db **out, const char *target, char *errmsg, size_t err
     snprintf(options, olen, "%s%s%s", uri_options ? uri_options : "", uri_options ? " " : "", ours);
     PQconninfoFree(parsed);
 
-    /* Keywords before dbname are defaults the URI may override; those after it are ours. */
-    const char *const keywords[] = {"fallback_application_name", "connect_timeout", "dbname",
-                                    "options", NULL};
-    const char *const values[] = {"switchboard", PG_CONNECT_TIMEOUT, target, options, NULL};
+    /* Keywords before dbname are defaults the URI may override; those after it are ours. The
+     * keepalives and the TCP user timeout notice a server that vanished without closing the
+     * connection (a failed-over host) in about a minute instead of the kernel's hours. */
+    const char *const keywords[] = {"fallback_application_name",
+                                    "connect_timeout",
+                                    "keepalives_idle",
+                                    "keepalives_interval",
+                                    "keepalives_count",
+                                    "tcp_user_timeout",
+                                    "dbname",
+                                    "options",
+                                    NULL};
+    const char *const values[] = {
+        "switchboard", PG_CONNECT_TIMEOUT, "30", "10", "3", "60000", target, options, NULL};
     PGconn *conn = PQconnectdbParams(keywords, values, 1);
     free(options);
     if (!conn) {
@@ -570,19 +586,21 @@ static int pg_listen(struct pg_db *db, const char *channel)
 static bool pg_alive(struct db *base)
 {
     struct pg_db *db = pg_db_of(base);
-    if (PQstatus(db->conn) == CONNECTION_OK)
-        return true;
-    PQreset(db->conn);
     if (PQstatus(db->conn) != CONNECTION_OK) {
-        pg_one_line(db->err, sizeof db->err, PQerrorMessage(db->conn));
-        return false;
-    }
-    pg_forget_prepared(db);
-    log_info("postgres: reconnected to %s port %s, database %s", PQhost(db->conn), PQport(db->conn),
-             PQdb(db->conn));
-    for (size_t i = 0; i < db->nchannels; i++)
-        if (pg_listen(db, db->channels[i]))
+        PQreset(db->conn);
+        if (PQstatus(db->conn) != CONNECTION_OK) {
+            pg_one_line(db->err, sizeof db->err, PQerrorMessage(db->conn));
             return false;
+        }
+        pg_forget_prepared(db);
+        db->relisten = db->nchannels > 0;
+        log_info("postgres: reconnected to %s port %s, database %s", PQhost(db->conn),
+                 PQport(db->conn), PQdb(db->conn));
+    }
+    for (size_t i = 0; db->relisten && i < db->nchannels; i++)
+        if (pg_listen(db, db->channels[i]))
+            return false; /* the next call tries again */
+    db->relisten = false;
     return true;
 }
 

@@ -50,7 +50,8 @@ typedef void store_publish_fn(void *arg, const struct store_event *events, size_
 void store_set_publisher(struct store *st, store_publish_fn *fn, void *arg);
 /* The period of an "hourly" digest (a daily one is 24 of them); default an hour. */
 void store_set_digest_unit(struct store *st, int64_t ms);
-/* Sequence of the last committed event (0 when none). */
+/* Sequence of the last event published (0 when none): on SQLite the last committed; on
+ * PostgreSQL the follower's, which may trail a commit that just returned by a moment. */
 int64_t store_last_seq(struct store *st);
 
 /* ---- writes ---- */
