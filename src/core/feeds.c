@@ -203,6 +203,8 @@ static void fetch_group(struct feeds *fs, const struct group *g)
 
 static void poll_once(struct feeds *fs)
 {
+    if (!store_leader(fs->core->store))
+        return; /* another node polls the feeds */
     struct groups gs = {0};
     if (store_feeds(fs->core->store, collect, &gs))
         log_error("feeds: cannot list the feed connectors");

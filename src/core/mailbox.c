@@ -409,7 +409,8 @@ static void *mailer_main(void *arg)
     while (!m->stop) {
         pthread_mutex_unlock(&m->lock);
         m->last_user = m->last_team = 0;
-        store_mail_due(m->core->store, time_now_ms(), MAIL_BATCH, due_row, m);
+        if (store_leader(m->core->store)) /* else another node sends the mail */
+            store_mail_due(m->core->store, time_now_ms(), MAIL_BATCH, due_row, m);
         pthread_mutex_lock(&m->lock);
         if (m->stop)
             break;

@@ -107,6 +107,13 @@ static void *follower_main(void *arg)
             listening = true;
             backoff = 0;
         }
+        if (!atomic_load(&st->leader)) { /* held until this connection ends */
+            int64_t got = 0;
+            if (db_int64_of(db_stmt(db, SQL_LEADER_TRY), &got) == 0 && got) {
+                atomic_store(&st->leader, true);
+                log_info("this node runs the background jobs (feeds, mail)");
+            }
+        }
         uint64_t pokes = 0;
         if (read(st->follower_wake, &pokes, sizeof pokes) < 0 && errno != EAGAIN)
             pokes = 0;
@@ -122,6 +129,7 @@ static void *follower_main(void *arg)
             poll(&(struct pollfd){.fd = st->follower_wake, .events = POLLIN}, 1, POLL_MS);
         if (rc < 0 && !db_alive(db)) {
             log_error("follower: database connection lost; reconnecting");
+            atomic_store(&st->leader, false); /* the lock went with the connection */
             db_close(db);
             db = NULL;
         }

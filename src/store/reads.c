@@ -486,6 +486,11 @@ int store_image_get(struct store *st, const char *hash, void **bytes, size_t *le
 
 /* ---- shared limits ---- */
 
+bool store_leader(struct store *st)
+{
+    return st->backend == DB_SQLITE || atomic_load(&st->leader);
+}
+
 bool store_shared(struct store *st)
 {
     return st->backend == DB_POSTGRES;

@@ -273,10 +273,28 @@ bool store_shared(struct store *st);
  * until one is there. Admits when the database cannot be reached (the write will answer then). */
 unsigned store_rate_take(struct store *st, int64_t key, double rate, double burst, int64_t now_ms);
 
+/* Whether this process runs the background jobs (feed polling, the mailer): always on SQLite; on
+ * PostgreSQL one node at a time (another takes over within seconds when it goes away). */
+bool store_leader(struct store *st);
+
 /* Counters for tests and benchmarks. */
 struct store_stats {
     uint64_t commits, writes;
 };
 void store_get_stats(struct store *st, struct store_stats *out);
+
+/* ---- moving a deployment between databases (transfer.c) ---- */
+#include <stdio.h> /* FILE */
+/* Writes every row of the database o names (as store_open_at picks it; never created here) to
+ * out as a stream of JSON lines (the format is in transfer.c), all from one snapshot, so a
+ * server may keep running. The database must have this binary's schema version. 0, or -ERR_x
+ * with a message in err; out may then hold part of a stream (which an import refuses). */
+int store_export(const struct store_options *o, FILE *out, char *err, size_t len);
+/* Reads a stream of store_export into the database o names, which must hold no data (a new one
+ * is created and migrated), in one transaction: 0, or -ERR_x with a message in err (naming the
+ * line of bad input: -ERR_BAD_REQUEST; a database in use: -ERR_CONFLICT), and then no row was
+ * written. The stream's schema version must be this binary's. The secret key that seals the
+ * connectors' signing secrets is no part of the stream: it stays in the old data directory. */
+int store_import(const struct store_options *o, FILE *in, char *err, size_t len);
 
 #endif

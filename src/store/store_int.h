@@ -38,6 +38,7 @@ struct store {
     size_t pool_idle, pool_open, pool_max;
     /* PostgreSQL: the follower publishes every node's events in sequence order */
     int follower_wake; /* an eventfd the writer pokes after each commit */
+    _Atomic bool leader; /* this node runs the background jobs */
 };
 
 /* A read connection from the pool (opened on demand, waiting when pool_max are in use), and

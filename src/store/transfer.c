@@ -171,10 +171,11 @@ static int catalog_columns(struct db *db, const char *table, struct column cols[
     while ((rc = db_step(s)) == DB_ROW) {
         const char *name = db_text(s, 0);
         if (n == TRANSFER_COLUMNS_MAX || !is_identifier(name)) {
-            snprintf(err, len,
-                     n == TRANSFER_COLUMNS_MAX ? "table %s has more than %d columns"
-                                               : "table %s has a column named '%.64s'",
-                     table, n == TRANSFER_COLUMNS_MAX ? TRANSFER_COLUMNS_MAX : 0, name);
+            if (n == TRANSFER_COLUMNS_MAX)
+                snprintf(err, len, "table %s has more than %d columns", table,
+                         TRANSFER_COLUMNS_MAX);
+            else
+                snprintf(err, len, "table %s has a column named '%.64s'", table, name);
             db_adhoc_free(s);
             return -1;
         }
@@ -238,8 +239,8 @@ static json_t *export_value(struct db_stmt *s, int c, const struct column *col, 
     if (kind == 'n')
         return json_null();
     if (kind != col->kind) {
-        snprintf(err, len, "column %s holds %s where its type says %s", col->name,
-                 kind_name(kind), kind_name(col->kind));
+        snprintf(err, len, "column %s holds %s where its type says %s", col->name, kind_name(kind),
+                 kind_name(col->kind));
         return NULL;
     }
     if (kind == 'i')
@@ -276,11 +277,10 @@ static void describe_key(struct db_stmt *s, const struct column cols[], const st
     out[0] = '\0';
     for (int i = 0; i < key->n && k < n; i++) {
         int c = key->col[i];
-        int w = cols[c].kind == 'i'
-                    ? snprintf(out + k, n - k, "%s%s %lld", i ? ", " : "", cols[c].name,
-                               (long long)db_int64(s, c))
-                    : snprintf(out + k, n - k, "%s%s '%.40s'", i ? ", " : "", cols[c].name,
-                               db_text(s, c));
+        int w = cols[c].kind == 'i' ? snprintf(out + k, n - k, "%s%s %lld", i ? ", " : "",
+                                               cols[c].name, (long long)db_int64(s, c))
+                                    : snprintf(out + k, n - k, "%s%s '%.40s'", i ? ", " : "",
+                                               cols[c].name, db_text(s, c));
         k += w > 0 ? (size_t)w : 0;
     }
 }
@@ -482,6 +482,381 @@ int store_export(const struct store_options *o, FILE *out, char *err, size_t len
 out_close:
     db_close(db);
 out_free:
+    free(target);
+    return rc;
+}
+
+/* ---- import ---- */
+
+struct importer {
+    struct db *db;
+    FILE *in;
+    struct buf line;        /* the current line, without its '\n' */
+    long long no;           /* its number, from 1 */
+    size_t table;           /* the index in tables[] of the next table expected */
+    struct db_stmt *insert; /* into the current table (tables[table - 1]), NULL before the first */
+    struct column cols[TRANSFER_COLUMNS_MAX]; /* the current table's, in the stream's order */
+    int ncols;
+    int64_t rows; /* inserted so far */
+};
+
+/* Reads the next line as one JSON value into *out (a new reference): 1, 0 at the end of the
+ * stream, or -ERR_BAD_REQUEST / -ERR_INTERNAL with err. */
+static int stream_next(struct importer *im, json_t **out, char *err, size_t len)
+{
+    char chunk[65536];
+    bool any = false;
+    im->line.len = 0;
+    buf_append(&im->line, "", 0);
+    while (fgets(chunk, sizeof chunk, im->in)) {
+        any = true;
+        size_t n = strlen(chunk);
+        bool eol = n && chunk[n - 1] == '\n';
+        if (buf_append(&im->line, chunk, n - eol)) {
+            snprintf(err, len, "line %lld: longer than %u MiB", im->no + 1,
+                     TRANSFER_LINE_MAX >> 20);
+            return -ERR_BAD_REQUEST;
+        }
+        if (eol)
+            break;
+    }
+    if (ferror(im->in)) {
+        snprintf(err, len, "cannot read the stream: %s", strerror(errno));
+        return -ERR_INTERNAL;
+    }
+    if (!any)
+        return 0;
+    im->no++;
+    json_error_t jerr;
+    *out = json_loadb(im->line.data, im->line.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*out) {
+        snprintf(err, len, "line %lld: %s", im->no,
+                 im->line.len ? jerr.text : "empty (one JSON value per line expected)");
+        return -ERR_BAD_REQUEST;
+    }
+    return 1;
+}
+
+/* Reads and checks the stream's first line. */
+static int import_header(struct importer *im, char *err, size_t len)
+{
+    json_t *h = NULL;
+    int rc = stream_next(im, &h, err, len);
+    if (rc <= 0) {
+        if (!rc)
+            snprintf(err, len, "the stream is empty");
+        return rc ? rc : -ERR_BAD_REQUEST;
+    }
+    json_int_t format, schema;
+    const char *backend;
+    rc = -ERR_BAD_REQUEST;
+    if (json_unpack(h, "{s:I, s:I, s:s}", "switchboard_export", &format, "schema", &schema,
+                    "backend", &backend))
+        snprintf(err, len, "line 1: not the start of a switchboard export");
+    else if (format != TRANSFER_FORMAT)
+        snprintf(err, len, "line 1: export format %lld; this switchboard reads format %d",
+                 (long long)format, TRANSFER_FORMAT);
+    else if (schema != store_schema_version())
+        snprintf(err, len,
+                 "line 1: the export has schema version %lld and this switchboard %d: import "
+                 "it with the version of switchboard that wrote it",
+                 (long long)schema, store_schema_version());
+    else
+        rc = 0;
+    json_decref(h);
+    return rc;
+}
+
+/* A line {"table":..., "columns":[...]}: checks it names the next table and exactly its
+ * columns, and prepares the insert of its rows. */
+static int import_table(struct importer *im, json_t *v, char *err, size_t len)
+{
+    const char *name = json_string_value(json_object_get(v, "table"));
+    json_t *names = json_object_get(v, "columns");
+    if (!name || !json_is_array(names) || json_object_size(v) != 2) {
+        snprintf(err, len, "line %lld: a table's line has \"table\" and \"columns\" only", im->no);
+        return -ERR_BAD_REQUEST;
+    }
+    if (im->table == N_TABLES || strcmp(name, tables[im->table].name)) {
+        if (im->table == N_TABLES)
+            snprintf(err, len, "line %lld: table '%.64s' after the last table", im->no, name);
+        else
+            snprintf(err, len,
+                     "line %lld: table '%.64s' where %s comes (tables are in a fixed order)",
+                     im->no, name, tables[im->table].name);
+        return -ERR_BAD_REQUEST;
+    }
+    db_adhoc_free(im->insert);
+    im->insert = NULL;
+    const char *table = tables[im->table++].name;
+    struct column have[TRANSFER_COLUMNS_MAX];
+    int n = catalog_columns(im->db, table, have, err, len);
+    if (n < 0)
+        return -ERR_INTERNAL;
+    if (json_array_size(names) != (size_t)n) {
+        snprintf(err, len, "line %lld: table %s has %zu columns in the stream and %d here", im->no,
+                 table, json_array_size(names), n);
+        return -ERR_BAD_REQUEST;
+    }
+    bool seen[TRANSFER_COLUMNS_MAX] = {false};
+    for (int i = 0; i < n; i++) {
+        const char *c = json_string_value(json_array_get(names, (size_t)i));
+        int at = c ? column_index(have, n, c) : -1;
+        if (at < 0 || seen[at]) {
+            snprintf(err, len, "line %lld: table %s has no column '%.64s'%s", im->no, table,
+                     c ? c : "(not a string)", at < 0 ? "" : " twice");
+            return -ERR_BAD_REQUEST;
+        }
+        seen[at] = true;
+        im->cols[i] = have[at];
+    }
+    im->ncols = n;
+    struct buf sql;
+    buf_init(&sql, 4096);
+    buf_printf(&sql, "INSERT INTO %s(", table);
+    for (int i = 0; i < n; i++)
+        buf_printf(&sql, "%s%s", i ? ", " : "", im->cols[i].name);
+    buf_printf(&sql, ") VALUES(");
+    for (int i = 0; i < n; i++)
+        buf_printf(&sql, "%s?%d", i ? ", " : "", i + 1);
+    buf_printf(&sql, ")");
+    im->insert = db_adhoc(im->db, sql.data);
+    buf_release(&sql);
+    if (!im->insert) {
+        snprintf(err, len, "cannot insert into %s: %s", table, db_errmsg(im->db));
+        return -ERR_INTERNAL;
+    }
+    return 0;
+}
+
+/* The bytes of {"base64":"..."}: a buffer the caller frees (never NULL) and *n, or NULL when v
+ * is not that. */
+static unsigned char *base64_value(json_t *v, size_t *n)
+{
+    json_t *text = json_object_get(v, "base64");
+    if (!json_is_string(text) || json_object_size(v) != 1)
+        return NULL;
+    size_t tlen = json_string_length(text), max = tlen / 4 * 3 + 3;
+    unsigned char *bin = xmalloc(max);
+    const char *b64 = json_string_value(text), *end = NULL;
+    if (sodium_base642bin(bin, max, b64, tlen, NULL, n, &end, sodium_base64_VARIANT_ORIGINAL) ||
+        end != b64 + tlen) {
+        free(bin);
+        return NULL;
+    }
+    return bin;
+}
+
+/* A row: binds each value by its column's kind and inserts it. */
+static int import_row(struct importer *im, json_t *row, char *err, size_t len)
+{
+    if (!im->insert) {
+        snprintf(err, len, "line %lld: a row before the first table's line", im->no);
+        return -ERR_BAD_REQUEST;
+    }
+    const char *table = tables[im->table - 1].name;
+    if (json_array_size(row) != (size_t)im->ncols) {
+        snprintf(err, len, "line %lld: %zu values for the %d columns of %s", im->no,
+                 json_array_size(row), im->ncols, table);
+        return -ERR_BAD_REQUEST;
+    }
+    unsigned char *bytes[TRANSFER_COLUMNS_MAX] = {NULL};
+    int rc = 0;
+    for (int i = 0; i < im->ncols && !rc; i++) {
+        json_t *v = json_array_get(row, (size_t)i);
+        const struct column *c = &im->cols[i];
+        size_t n;
+        if (json_is_null(v))
+            db_bind_text(im->insert, i + 1, NULL);
+        else if (c->kind == 'i' && json_is_integer(v))
+            db_bind_int64(im->insert, i + 1, json_integer_value(v));
+        else if (c->kind == 't' && json_is_string(v) &&
+                 strlen(json_string_value(v)) == json_string_length(v))
+            db_bind_text(im->insert, i + 1, json_string_value(v));
+        else if (c->kind == 'b' && (bytes[i] = base64_value(v, &n)))
+            db_bind_blob(im->insert, i + 1, bytes[i], n);
+        else
+            rc = -ERR_BAD_REQUEST;
+        if (rc)
+            snprintf(err, len, "line %lld: column %s of %s takes %s%s or null", im->no, c->name,
+                     table, c->kind == 'b' ? "{\"base64\": ...} for " : "", kind_name(c->kind));
+    }
+    if (!rc && (rc = db_run(im->insert)))
+        snprintf(err, len, "line %lld: cannot insert into %s: %s", im->no, table,
+                 db_errmsg(im->db));
+    for (int i = 0; i < im->ncols; i++)
+        free(bytes[i]);
+    if (!rc)
+        im->rows++;
+    return rc;
+}
+
+/* The last line {"end":true,"rows":N}: every table came, N rows, and nothing follows. */
+static int import_end(struct importer *im, json_t *v, char *err, size_t len)
+{
+    json_t *rows = json_object_get(v, "rows");
+    if (!json_is_true(json_object_get(v, "end")) || !json_is_integer(rows) ||
+        json_object_size(v) != 2) {
+        snprintf(err, len, "line %lld: the end line is {\"end\":true,\"rows\":N}", im->no);
+        return -ERR_BAD_REQUEST;
+    }
+    if (im->table < N_TABLES) {
+        snprintf(err, len, "line %lld: the stream ends before table %s", im->no,
+                 tables[im->table].name);
+        return -ERR_BAD_REQUEST;
+    }
+    if (json_integer_value(rows) != im->rows) {
+        snprintf(err, len,
+                 "line %lld: the end line counts %lld rows but the stream has %lld (was it "
+                 "damaged?)",
+                 im->no, (long long)json_integer_value(rows), (long long)im->rows);
+        return -ERR_BAD_REQUEST;
+    }
+    long long end = im->no;
+    json_t *more = NULL;
+    int rc = stream_next(im, &more, err, len);
+    json_decref(more);
+    if (rc > 0 || (rc < 0 && im->no > end)) {
+        snprintf(err, len, "line %lld: more after the end line (line %lld)", im->no, end);
+        return -ERR_BAD_REQUEST;
+    }
+    return rc;
+}
+
+/* Every line after the first, inserted as it comes. */
+static int import_rows(struct importer *im, char *err, size_t len)
+{
+    for (;;) {
+        json_t *v = NULL;
+        int rc = stream_next(im, &v, err, len);
+        if (rc == 0)
+            snprintf(err, len, "the stream stops at line %lld without its end line (cut short?)",
+                     im->no);
+        if (rc <= 0)
+            return rc ? rc : -ERR_BAD_REQUEST;
+        bool done = false;
+        if (json_is_array(v)) {
+            rc = import_row(im, v, err, len);
+        } else if (json_is_object(v) && json_object_get(v, "table")) {
+            rc = import_table(im, v, err, len);
+        } else if (json_is_object(v) && json_object_get(v, "end")) {
+            rc = import_end(im, v, err, len);
+            done = true;
+        } else {
+            snprintf(err, len, "line %lld: neither a table's line, a row nor the end line", im->no);
+            rc = -ERR_BAD_REQUEST;
+        }
+        json_decref(v);
+        if (rc || done)
+            return rc;
+    }
+}
+
+/* PostgreSQL: moves every identity column's sequence past the ids imported (SQLite's rowids
+ * follow the largest id by themselves). */
+static int import_sequences(struct importer *im, char *err, size_t len)
+{
+    for (size_t t = 0; t < N_TABLES; t++) {
+        if (strcmp(tables[t].key[0], "id") || tables[t].key[1])
+            continue;
+        char sql[256];
+        /* NULL for an id that is no identity (messages): setval is strict and does nothing */
+        snprintf(sql, sizeof sql,
+                 "SELECT setval(pg_get_serial_sequence('%s', 'id'), coalesce(max(id), 0) + 1, "
+                 "false) FROM %s",
+                 tables[t].name, tables[t].name);
+        if (db_exec(im->db, sql)) {
+            snprintf(err, len, "cannot set the ids of %s: %s", tables[t].name, db_errmsg(im->db));
+            return -ERR_INTERNAL;
+        }
+    }
+    return 0;
+}
+
+/* mkdir -p dir (mode 0700, as the store makes its data directory). */
+static int make_dir(const char *dir, char *err, size_t len)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(err, len, "data directory path too long");
+        return -ERR_INTERNAL;
+    }
+    for (char *p = path + 1;; p++) {
+        bool end = *p == '\0';
+        if (*p == '/' || end) {
+            *p = '\0';
+            if (mkdir(path, 0700) && errno != EEXIST) {
+                snprintf(err, len, "cannot create '%s': %s", path, strerror(errno));
+                return -ERR_INTERNAL;
+            }
+            if (end)
+                return 0;
+            *p = '/';
+        }
+    }
+}
+
+/* Refuses a database holding users or events before a migration writes to it. */
+static int check_unused(struct db *db, char *err, size_t len)
+{
+    json_t *names = catalog_tables(db, err, len);
+    if (!names)
+        return -ERR_INTERNAL;
+    int rc = 0;
+    if (has_name(names, "users"))
+        rc = check_empty(db, "users", err, len);
+    if (!rc && has_name(names, "events"))
+        rc = check_empty(db, "events", err, len);
+    json_decref(names);
+    return rc;
+}
+
+int store_import(const struct store_options *o, FILE *in, char *err, size_t len)
+{
+    struct importer im = {.in = in};
+    buf_init(&im.line, TRANSFER_LINE_MAX);
+    char *target = transfer_target(o);
+    bool pg = db_backend_of(target) == DB_POSTGRES;
+    int rc = import_header(&im, err, len);
+    if (rc || (!pg && (rc = make_dir(o->data_dir, err, len))))
+        goto out_free;
+    if ((rc = db_open(&im.db, target, err, len)))
+        goto out_free;
+    if ((rc = check_unused(im.db, err, len)))
+        goto out_close;
+    if (store_migrate(im.db, true, err, len)) {
+        rc = -ERR_INTERNAL;
+        goto out_close;
+    }
+    if ((rc = db_exec(im.db, pg ? "BEGIN" : "BEGIN IMMEDIATE"))) {
+        snprintf(err, len, "cannot start the import: %s", db_errmsg(im.db));
+        goto out_close;
+    }
+    /* every table empty but seq_counter, whose one row the migration made (the stream has it) */
+    for (size_t t = 0; t < N_TABLES && !rc; t++)
+        if (strcmp(tables[t].name, "seq_counter"))
+            rc = check_empty(im.db, tables[t].name, err, len);
+    if (!rc && (rc = db_exec(im.db, "DELETE FROM seq_counter")))
+        snprintf(err, len, "cannot clear seq_counter: %s", db_errmsg(im.db));
+    if (!rc)
+        rc = import_rows(&im, err, len);
+    if (!rc && pg)
+        rc = import_sequences(&im, err, len);
+    db_adhoc_free(im.insert);
+    if (rc) {
+        db_exec(im.db, "ROLLBACK");
+        goto out_close;
+    }
+    if ((rc = db_exec(im.db, "COMMIT"))) {
+        snprintf(err, len, "cannot commit the import: %s", db_errmsg(im.db));
+        goto out_close;
+    }
+    if (!pg)
+        db_sqlite_checkpoint(im.db, true); /* the store runs its checkpoints, not SQLite */
+out_close:
+    db_close(im.db);
+out_free:
+    buf_release(&im.line);
     free(target);
     return rc;
 }

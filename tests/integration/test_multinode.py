@@ -232,3 +232,21 @@ def test_a_node_refuses_a_newer_schema(cluster, tmp_path):
         srv.start(deadline=5)
     assert "newer than this switchboard knows" in srv.log_text()
     _psql("DELETE FROM schema_version WHERE v = 999", c.uri)
+
+
+def test_one_node_runs_the_background_jobs_and_another_takes_over(cluster):
+    c = cluster()
+    a, b = c.node("a"), c.node("b")
+    says = "this node runs the background jobs"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(says in n.log_text() for n in (a, b)):
+        time.sleep(0.05)
+    time.sleep(1.5)  # the other node has tried too by now (it tries once a second)
+    leaders = [n for n in (a, b) if says in n.log_text()]
+    assert len(leaders) == 1, "exactly one node polls feeds and sends mail"
+    other = b if leaders[0] is a else a
+    leaders[0].kill()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and says not in other.log_text():
+        time.sleep(0.1)
+    assert says in other.log_text(), "the other node takes over when the first goes away"
