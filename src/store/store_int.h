@@ -37,7 +37,7 @@ struct store {
     struct db **pool; /* idle connections */
     size_t pool_idle, pool_open, pool_max;
     /* PostgreSQL: the follower publishes every node's events in sequence order */
-    int follower_wake; /* an eventfd the writer pokes after each commit */
+    int follower_wake;   /* an eventfd the writer pokes after each commit */
     _Atomic bool leader; /* this node runs the background jobs */
 };
 
