@@ -1,17 +1,21 @@
 /* admin.c: `switchboard admin --data DIR <action>`: scripted setup straight into the data
- * directory (works while the server runs: SQLite WAL lets both write). Actions are a table. */
+ * directory (works while the server runs: SQLite WAL lets both write), and moving the database
+ * to another backend (export, import). Actions are a table. */
 #include "cli.h"
 
 #include "../core/core.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 struct admin_ctx {
-    struct store *store;
+    struct store *store; /* NULL for the actions that open the database themselves */
     struct core *core;
+    const struct store_options *options;
+    const char *data;
 };
 
 static int read_password_stdin(char *out, size_t len)
@@ -248,15 +252,127 @@ static int act_migrate(struct admin_ctx *c, int argc, char **argv)
     return 0;
 }
 
+/* The file of the key that seals the connectors' signing secrets, as `serve` finds it. */
+static void secret_key_path(const struct admin_ctx *c, char *out, size_t n)
+{
+    const char *key = getenv("SWITCHBOARD_SECRET_KEY");
+    if (key && *key)
+        snprintf(out, n, "%s", key);
+    else
+        snprintf(out, n, "%s/secret.key", c->data);
+}
+
+/* `export [FILE]`: the whole database as a stream of JSON lines, to stdout or FILE. FILE is
+ * written beside itself and renamed when complete (mode 0600: the stream holds password and
+ * token hashes), so it is never a part of a stream. */
+static int act_export(struct admin_ctx *c, int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: switchboard admin export [FILE]\n");
+        return 2;
+    }
+    const char *path = argc && strcmp(argv[0], "-") ? argv[0] : NULL;
+    char tmp[4096], err[512];
+    FILE *out = stdout;
+    if (path) {
+        if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+            fprintf(stderr, "switchboard admin: file name too long\n");
+            return 1;
+        }
+        int fd = mkstemp(tmp);
+        if (fd < 0 || !(out = fdopen(fd, "w"))) {
+            fprintf(stderr, "switchboard admin: cannot create '%s': %s\n", tmp, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            return 1;
+        }
+    }
+    int rc = store_export(c->options, out, err, sizeof err);
+    if (!rc && path && (fflush(out) || fsync(fileno(out)))) {
+        snprintf(err, sizeof err, "cannot write '%s': %s", tmp, strerror(errno));
+        rc = -ERR_INTERNAL;
+    }
+    if (path && fclose(out) && !rc) {
+        snprintf(err, sizeof err, "cannot write '%s': %s", tmp, strerror(errno));
+        rc = -ERR_INTERNAL;
+    }
+    if (!rc && path && rename(tmp, path)) {
+        snprintf(err, sizeof err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        rc = -ERR_INTERNAL;
+    }
+    if (rc) {
+        if (path)
+            unlink(tmp);
+        fprintf(stderr, "switchboard admin: export failed: %s\n", err);
+        return 1;
+    }
+    if (path) {
+        char key[4096];
+        secret_key_path(c, key, sizeof key);
+        if (access(key, F_OK))
+            printf("exported the database to %s\n", path);
+        else
+            printf("exported the database to %s (copy %s along: it unseals the connectors' "
+                   "signing secrets)\n",
+                   path, key);
+    }
+    return 0;
+}
+
+/* `import [FILE]`: a stream of `export` (from FILE or stdin) into an empty database. */
+static int act_import(struct admin_ctx *c, int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: switchboard admin import [FILE]\n");
+        return 2;
+    }
+    const char *path = argc && strcmp(argv[0], "-") ? argv[0] : NULL;
+    FILE *in = path ? fopen(path, "re") : stdin;
+    if (!in) {
+        fprintf(stderr, "switchboard admin: cannot open '%s': %s\n", path, strerror(errno));
+        return 1;
+    }
+    char err[512];
+    int rc = store_import(c->options, in, err, sizeof err);
+    if (path)
+        fclose(in);
+    if (rc) {
+        fprintf(stderr, "switchboard admin: import failed%s%s: %s\n", path ? " from " : "",
+                path ? path : "", err);
+        return 1;
+    }
+    printf("imported %s into the %s database\n", path ? path : "the stream",
+           c->options->database && *c->options->database ? "PostgreSQL" : "SQLite");
+    /* the connectors' signing secrets are sealed with the old deployment's key */
+    char key[4096];
+    secret_key_path(c, key, sizeof key);
+    if (access(key, F_OK))
+        fprintf(stderr,
+                "switchboard admin: note: no secret key at %s: if the exported deployment had "
+                "one, copy it there before starting the server (it unseals the connectors' "
+                "signing secrets)\n",
+                key);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct admin_ctx *c, int argc, char **argv);
     const char *usage;
+    bool own_database; /* opens the database itself (no store, no migration first) */
 } actions[] = {
-    {"create-user", act_create_user, "create-user NAME [--admin] --password-stdin"},
-    {"create-token", act_create_token, "create-token NAME      (prints a new API token)"},
-    {"demo", act_demo, "demo [--url BASE]      (demo user, team, token and webhook; idempotent)"},
-    {"migrate", act_migrate, "migrate                (bring the database's schema up to date)"},
+    {"create-user", act_create_user, "create-user NAME [--admin] --password-stdin", false},
+    {"create-token", act_create_token, "create-token NAME      (prints a new API token)", false},
+    {"demo", act_demo, "demo [--url BASE]      (demo user, team, token and webhook; idempotent)",
+     false},
+    {"migrate", act_migrate, "migrate                (bring the database's schema up to date)",
+     false},
+    {"export", act_export, "export [FILE]          (the whole database as JSON lines; -: stdout)",
+     true},
+    {"import", act_import, "import [FILE]          (an export into an empty database; -: stdin)",
+     true},
 };
 
 static void usage(FILE *out)
@@ -303,7 +419,10 @@ int cli_admin(int argc, char **argv)
             return 1;
         char err[512];
         struct store_options so = {.data_dir = data, .database = database, .migrate = true};
-        struct admin_ctx c = {.store = store_open_at(&so, err, sizeof err)};
+        struct admin_ctx c = {.options = &so, .data = data};
+        if (actions[a].own_database)
+            return actions[a].fn(&c, argc - i - 1, argv + i + 1);
+        c.store = store_open_at(&so, err, sizeof err);
         if (!c.store) {
             fprintf(stderr, "switchboard admin: %s\n", err);
             return 1;

@@ -287,14 +287,16 @@ void store_get_stats(struct store *st, struct store_stats *out);
 #include <stdio.h> /* FILE */
 /* Writes every row of the database o names (as store_open_at picks it; never created here) to
  * out as a stream of JSON lines (the format is in transfer.c), all from one snapshot, so a
- * server may keep running. The database must have this binary's schema version. 0, or -ERR_x
- * with a message in err; out may then hold part of a stream (which an import refuses). */
+ * server may keep running; transient state (rate limits) stays behind. The database must have
+ * this binary's schema version. 0, or -ERR_x with a message in err; out may then hold part of a
+ * stream (which an import refuses). */
 int store_export(const struct store_options *o, FILE *out, char *err, size_t len);
 /* Reads a stream of store_export into the database o names, which must hold no data (a new one
  * is created and migrated), in one transaction: 0, or -ERR_x with a message in err (naming the
  * line of bad input: -ERR_BAD_REQUEST; a database in use: -ERR_CONFLICT), and then no row was
- * written. The stream's schema version must be this binary's. The secret key that seals the
- * connectors' signing secrets is no part of the stream: it stays in the old data directory. */
+ * written (a new database keeps its schema). The stream's schema version must be this binary's.
+ * The secret key that seals the connectors' signing secrets is no part of the stream: it stays
+ * in the old data directory. */
 int store_import(const struct store_options *o, FILE *in, char *err, size_t len);
 
 #endif
