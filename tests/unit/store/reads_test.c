@@ -1,5 +1,5 @@
-/* sqlite_test.c: the store's reads: message paging with cursors and the events a user may read
- * (src/store/sqlite.c), through the real store in a temporary directory. */
+/* reads_test.c: the store's reads: message paging with cursors and the events a user may read
+ * (src/store/reads.c), through the real store in a temporary directory. */
 #include "../testutil.h"
 
 #include <stdlib.h>
