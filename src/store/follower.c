@@ -82,13 +82,26 @@ static bool closing(struct store *st)
     return c;
 }
 
+/* Listens, and takes the background jobs when no other node has them. */
+static bool follower_setup(struct store *st, struct db *db)
+{
+    if (db_pg_listen(db, CHANNEL))
+        return false;
+    int64_t got = 0;
+    if (!atomic_load(&st->leader) && db_int64_of(db_stmt(db, SQL_LEADER_TRY), &got) == 0 && got) {
+        atomic_store(&st->leader, true); /* held until this connection ends */
+        log_info("this node runs the background jobs (feeds, mail)");
+    }
+    return true;
+}
+
 static void *follower_main(void *arg)
 {
     struct store *st = arg;
-    struct db *db = NULL;
+    struct db *db = st->follower_db;
     int64_t last = atomic_load(&st->last_seq);
     int backoff = 0;
-    bool listening = false;
+    bool listening = db != NULL;
     while (!closing(st)) {
         if (!db) {
             char err[256];
@@ -103,16 +116,11 @@ static void *follower_main(void *arg)
             }
             listening = false;
         }
-        if (!listening && db_pg_listen(db, CHANNEL) == 0) {
+        if (!listening && follower_setup(st, db)) {
             listening = true;
             backoff = 0;
-        }
-        if (!atomic_load(&st->leader)) { /* held until this connection ends */
-            int64_t got = 0;
-            if (db_int64_of(db_stmt(db, SQL_LEADER_TRY), &got) == 0 && got) {
-                atomic_store(&st->leader, true);
-                log_info("this node runs the background jobs (feeds, mail)");
-            }
+        } else if (listening && !atomic_load(&st->leader)) {
+            follower_setup(st, db); /* LISTEN again is harmless */
         }
         uint64_t pokes = 0;
         if (read(st->follower_wake, &pokes, sizeof pokes) < 0 && errno != EAGAIN)
@@ -145,8 +153,16 @@ int store_follower_start(struct store *st, char *errmsg, size_t errlen)
         snprintf(errmsg, errlen, "eventfd: %s", strerror(errno));
         return -1;
     }
+    /* connected and listening before the first commit, and the jobs decided before they start */
+    char err[256];
+    if (db_open(&st->follower_db, st->target, err, sizeof err) == 0 &&
+        !follower_setup(st, st->follower_db)) {
+        db_close(st->follower_db);
+        st->follower_db = NULL;
+    }
     if (pthread_create(&st->follower_thread, NULL, follower_main, st)) {
         snprintf(errmsg, errlen, "cannot start the follower thread");
+        db_close(st->follower_db);
         close(st->follower_wake);
         st->follower_wake = -1;
         return -1;

@@ -37,8 +37,9 @@ struct store {
     struct db **pool; /* idle connections */
     size_t pool_idle, pool_open, pool_max;
     /* PostgreSQL: the follower publishes every node's events in sequence order */
-    int follower_wake;   /* an eventfd the writer pokes after each commit */
-    _Atomic bool leader; /* this node runs the background jobs */
+    int follower_wake;      /* an eventfd the writer pokes after each commit */
+    _Atomic bool leader;    /* this node runs the background jobs */
+    struct db *follower_db; /* handed from store_follower_start to the thread */
 };
 
 /* A read connection from the pool (opened on demand, waiting when pool_max are in use), and
