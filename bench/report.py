@@ -411,4 +411,9 @@ for tag, title in (("ingest", "Ingest at saturation, 1 webhook"),
 an = os.path.join(HERE, "analysis.md")
 if os.path.exists(an):
     md.append(open(an).read())
+# the block between <!-- multinode:begin/end --> belongs to bench/multinode.sh: keep it
+if os.path.exists(OUT):
+    keep = re.search(r"<!-- multinode:begin -->.*?<!-- multinode:end -->", open(OUT).read(), re.S)
+    if keep:
+        md.append(keep.group(0))
 open(OUT, "w").write("\n".join(md) + "\n")

@@ -83,6 +83,8 @@ void api_webhook_fail_slack(struct http_req *r, int err, const char *message)
         break;
     case ERR_INTERNAL:
     case ERR_UNAVAILABLE:
+    case ERR_DB_UNAVAILABLE:
+    case ERR_STORAGE_FULL:
         text = "rollup_error";
         break;
     default:
@@ -253,8 +255,8 @@ static int webhook_post(struct http_req *r, int style)
     if (!parse_id(http_param(r, 0), &id))
         return -ERR_NOT_FOUND;
     int rc = core_webhook_check(api->core, id, http_param(r, 1), &conn);
-    if (rc == -ERR_NOT_FOUND)
-        return rc; /* nothing to log against: it may not exist */
+    if (rc == -ERR_NOT_FOUND || rc == -ERR_DB_UNAVAILABLE || rc == -ERR_INTERNAL)
+        return rc; /* nothing to log against: it may not exist, or the database is away */
     bool service = strcmp(conn.type, "incoming_webhook") != 0;
     if (service && style != STYLE_TEAMS)
         return -ERR_NOT_FOUND; /* the /slack and /discord forms are the Incoming Webhook's */

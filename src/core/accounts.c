@@ -86,7 +86,10 @@ int core_login(struct core *c, const char *username, const char *password, const
         return -ERR_TOO_MANY_REQUESTS;
     }
     char stored[128];
-    bool known = store_user_by_name(c->store, username, out, stored) == 0 && stored[0];
+    int rc = store_user_by_name(c->store, username, out, stored);
+    if (rc && rc != -ERR_USER_NOT_FOUND)
+        return rc; /* the database is away: 503, and no mark against the user */
+    bool known = rc == 0 && stored[0];
     /* verify even for unknown users, so the time taken does not tell which names exist */
     bool ok = password_verify(known ? stored : c->dummy_hash, password) && known;
     if (!ok) {

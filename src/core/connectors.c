@@ -351,6 +351,8 @@ int core_webhook_check(struct core *c, int64_t id, const char *secret,
     char hash[65];
     secret_hash(strlen(secret) <= 256 ? secret : "", hash);
     int rc = store_connector_auth(c->store, id, out);
+    if (rc && rc != -ERR_NOT_FOUND)
+        return rc; /* the database is away: 503, not "no such webhook" */
     /* unknown id and wrong secret look the same, and take the same time */
     bool match = secret_equal(
         rc ? "0000000000000000000000000000000000000000000000000000000000000000" : out->secret_hash,

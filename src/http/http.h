@@ -29,7 +29,7 @@ typedef int http_handler(struct http_req *r);
 #define HTTP_RAW 0x8     /* takes a body the handler reads itself (r->body), any Content-Type */
 #define HTTP_UPLOAD 0x10 /* its body may be as large as http_config.max_upload */
 #define HTTP_HOOK 0x20   /* its body may be as large as http_config.max_hook_body */
-#define HTTP_SECRET 0x40 /* path parameter 1 is a secret: never logged */
+#define HTTP_SECRET 0x40 /* the last path parameter is a secret: never logged */
 
 /* Answers an error in the route's own conventions (a webhook speaks Teams/Slack/Discord). */
 typedef void http_fail_fn(struct http_req *r, int err, const char *message);

@@ -223,17 +223,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
 }
 
-/* The path for the log: a secret path parameter is written as "***". */
+/* The path for the log: a route's secret path parameter (its last) is written as "***". */
 static void log_path(const struct http_req *r, char *out, size_t len)
 {
-    if (!r->route || !(r->route->flags & HTTP_SECRET) || r->n_params < 2) {
+    if (!r->route || !(r->route->flags & HTTP_SECRET) || r->n_params < 1) {
         snprintf(out, len, "%s", r->url);
         return;
     }
     size_t used = 0, param = 0;
     for (const char *p = r->route->pattern; *p && used + 1 < len; p++) {
         if (p[0] == '{' && p[1] == '}') {
-            const char *v = param == 1 ? "***" : r->params[param];
+            const char *v = param + 1 == r->n_params ? "***" : r->params[param];
             param++;
             used += (size_t)snprintf(out + used, len - used, "%s", v);
             if (used >= len)

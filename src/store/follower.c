@@ -24,8 +24,7 @@
 #define POLL_MS 1000
 #define RECONNECT_MAX_MS 5000
 
-/* Publishes the committed events after *last, in batches; returns how many, or -ERR_x. */
-static int follow(struct store *st, struct db *db, int64_t *last)
+int store_follow(struct store *st, struct db *db, int64_t *last)
 {
     int total = 0;
     for (;;) {
@@ -125,7 +124,7 @@ static void *follower_main(void *arg)
         uint64_t pokes = 0;
         if (read(st->follower_wake, &pokes, sizeof pokes) < 0 && errno != EAGAIN)
             pokes = 0;
-        int rc = follow(st, db, &last);
+        int rc = store_follow(st, db, &last);
         if (rc >= 0 && pokes) { /* tell the other nodes: only the sequence number */
             char payload[24];
             snprintf(payload, sizeof payload, "%lld", (long long)last);

@@ -49,7 +49,8 @@ int store_auth_token(struct store *st, const char *token_hash, struct store_user
     READ_CONN(c, st, -ERR_DB_UNAVAILABLE);
     struct db_stmt *s = db_stmt(c, SQL_AUTH_TOKEN);
     db_bind_text(s, 1, token_hash);
-    return read_user(s, out, NULL) ? -ERR_UNAUTHORIZED : 0;
+    int rc = read_user(s, out, NULL);
+    return rc == -ERR_NOT_FOUND ? -ERR_UNAUTHORIZED : rc; /* a database error stays one (503) */
 }
 
 int store_auth_session(struct store *st, const char *token_hash, int64_t now_ms,
@@ -59,7 +60,8 @@ int store_auth_session(struct store *st, const char *token_hash, int64_t now_ms,
     struct db_stmt *s = db_stmt(c, SQL_AUTH_SESSION);
     db_bind_text(s, 1, token_hash);
     db_bind_int64(s, 2, now_ms);
-    return read_user(s, out, NULL) ? -ERR_UNAUTHORIZED : 0;
+    int rc = read_user(s, out, NULL);
+    return rc == -ERR_NOT_FOUND ? -ERR_UNAUTHORIZED : rc;
 }
 
 int store_user_by_name(struct store *st, const char *username, struct store_user *out,
@@ -291,9 +293,10 @@ int store_connector_auth(struct store *st, int64_t id, struct store_connector_au
     READ_CONN(c, st, -ERR_DB_UNAVAILABLE);
     struct db_stmt *s = db_stmt(c, SQL_CONNECTOR_AUTH);
     db_bind_int64(s, 1, id);
-    if (db_step(s) != DB_ROW) {
+    int rc = db_step(s);
+    if (rc != DB_ROW) {
         db_reset(s);
-        return -ERR_NOT_FOUND;
+        return rc == DB_DONE ? -ERR_NOT_FOUND : rc;
     }
     snprintf(out->secret_hash, sizeof out->secret_hash, "%s", db_text(s, 0));
     const char *state = db_text(s, 1);

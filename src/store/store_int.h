@@ -63,6 +63,9 @@ json_t *image_url(const char *hash); /* "/api/v1/images/<hash>", or null */
 /* The follower (PostgreSQL): started by store_open, stopped by store_close. */
 int store_follower_start(struct store *st, char *errmsg, size_t errlen);
 void store_follower_stop(struct store *st);
+/* Publishes the committed events after *last from the events table, in order and in batches,
+ * advancing *last and the store's last_seq; returns how many, or -ERR_x. */
+int store_follow(struct store *st, struct db *db, int64_t *last);
 /* Tells the follower that this node committed events. */
 void store_follower_poke(struct store *st);
 

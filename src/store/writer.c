@@ -170,6 +170,14 @@ static void publish_batch(struct store *st, struct store_write *batch)
         store_follower_poke(st);
         return;
     }
+    if (events[0].seq != atomic_load(&st->last_seq) + 1) {
+        /* SQLite: another process (`switchboard admin` beside the server) committed events
+         * before these; publish from the table, theirs and this batch's, in order */
+        int64_t last = atomic_load(&st->last_seq);
+        store_follow(st, st->writer, &last);
+        free(events);
+        return;
+    }
     atomic_store(&st->last_seq, events[n - 1].seq);
     if (st->publish)
         st->publish(st->publish_arg, events, n);
