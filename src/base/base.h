@@ -86,6 +86,8 @@ void hmac_sha1_base64(const char *key, const void *data, size_t len, const void 
  * kept in a file beside the database, not in it: a copied database alone does not reveal them.
  * seal_key_load reads the key, creating the file (mode 0600) when absent: 0 or -ERR_INTERNAL. */
 int seal_key_load(const char *path, unsigned char key[32]);
+/* A fingerprint of the key (hex of a keyed hash; it tells nothing about the key). */
+void seal_key_fingerprint(const unsigned char key[32], char out[33]);
 /* base64(nonce | box); caller frees. */
 char *seal_text(const unsigned char key[32], const char *plain);
 /* The plain text, or NULL when the box was not sealed with this key; caller frees. */

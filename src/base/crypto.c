@@ -164,3 +164,11 @@ char *unseal_text(const unsigned char key[32], const char *sealed)
     free(c);
     return plain;
 }
+
+void seal_key_fingerprint(const unsigned char key[32], char out[33])
+{
+    static const char label[] = "switchboard: fingerprint of the sealing key";
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)label, sizeof label - 1, key, 32);
+    sodium_bin2hex(out, 33, h, sizeof h);
+}

@@ -95,6 +95,14 @@ int cli_serve(int argc, char **argv)
         store_close(st);
         return 1;
     }
+    char fingerprint[33];
+    seal_key_fingerprint(seal_key, fingerprint);
+    if (store_key_check(st, fingerprint, err, sizeof err)) {
+        fprintf(stderr, "switchboard: %s ('%s')\n", err, key_path);
+        sodium_memzero(seal_key, sizeof seal_key);
+        store_close(st);
+        return 1;
+    }
     struct core_config cc = {
         .webhook_rate = cfg.webhook_rate, .webhook_burst = cfg.webhook_burst, .seal_key = seal_key};
     core_configure(api.core, &cc);

@@ -524,3 +524,27 @@ unsigned store_rate_take(struct store *st, int64_t key, double rate, double burs
         return 1;
     return (unsigned)((double)missing / 1000.0 / rate) + 1;
 }
+
+/* The sealing key's fingerprint: recorded when the database has none, else compared. */
+int store_key_check(struct store *st, const char *fingerprint, char *errmsg, size_t errlen)
+{
+    READ_CONN(db, st, -ERR_DB_UNAVAILABLE);
+    struct db_stmt *s = db_stmt(db, SQL_META_CLAIM);
+    db_bind_text(s, 1, "seal_key_fingerprint");
+    db_bind_text(s, 2, fingerprint);
+    int rc = db_run(s);
+    s = db_stmt(db, SQL_META_GET);
+    db_bind_text(s, 1, "seal_key_fingerprint");
+    if (!rc && (rc = db_step(s)) == DB_ROW && strcmp(db_text(s, 0), fingerprint)) {
+        snprintf(errmsg, errlen,
+                 "the secret key (fingerprint %s) is not the one this database's signing secrets "
+                 "were sealed with (fingerprint %s): every node needs the same secret.key; copy "
+                 "it from the first node or point --secret-key at it",
+                 fingerprint, db_text(s, 0));
+        rc = -ERR_CONFLICT;
+    } else if (rc < 0) {
+        snprintf(errmsg, errlen, "cannot check the secret key: %s", db_errmsg(db));
+    }
+    db_reset(s);
+    return rc < 0 ? rc : 0;
+}

@@ -183,6 +183,12 @@ static const char *const migrations[] = {
     "  key {int} PRIMARY KEY,"
     "  tokens DOUBLE PRECISION NOT NULL,"
     "  last_ms {int} NOT NULL);",
+
+    /* 7: facts about the deployment, e.g. the fingerprint of the key that seals connectors'
+     * signing secrets, so a node started with another key is refused */
+    "CREATE TABLE meta("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL){norowid};",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -29,6 +29,9 @@ struct store_options {
  * failure. On PostgreSQL several processes (nodes) may open the same database: their writes
  * take turns and every node publishes every node's events, in sequence order. */
 struct store *store_open_at(const struct store_options *o, char *errmsg, size_t errlen);
+/* Records the fingerprint of the key that seals signing secrets when the database has none;
+ * 0, or -ERR_CONFLICT (errmsg says what to do) when it was sealed with another key. */
+int store_key_check(struct store *st, const char *fingerprint, char *errmsg, size_t errlen);
 /* The schema version this binary knows (and a store it opened has). */
 int store_schema_version(void);
 /* store_open_at for SQLite in data_dir, migrating. */

@@ -58,6 +58,7 @@ static const struct transfer_table {
     {"mailbox_members", {"team_id", "user_id"}, 0},
     {"mail_queue", {"id"}, 0},
     {"seq_counter", {"id"}, 0}, /* the last event sequence number given out */
+    {"meta", {"key"}, 0},       /* the sealing key's fingerprint */
 };
 
 #define N_TABLES (sizeof tables / sizeof tables[0])

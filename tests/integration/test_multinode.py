@@ -250,3 +250,16 @@ def test_one_node_runs_the_background_jobs_and_another_takes_over(cluster):
     while time.monotonic() < deadline and says not in other.log_text():
         time.sleep(0.1)
     assert says in other.log_text(), "the other node takes over when the first goes away"
+
+
+def test_a_node_with_another_secret_key_is_refused(cluster, tmp_path):
+    c = cluster()
+    c.node("a")  # records the key's fingerprint
+    other = tmp_path / "other-key"
+    other.write_bytes(os.urandom(32))
+    other.chmod(0o600)
+    srv = Server(c.data, tmp_path / "wrongkey", tokens=c.tokens,
+                 extra_args=[*c.extra, "--secret-key", str(other)])
+    with pytest.raises(RuntimeError):
+        srv.start(deadline=5)
+    assert "every node needs the same secret.key" in srv.log_text()

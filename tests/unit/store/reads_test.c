@@ -245,6 +245,21 @@ static void team_ids_many(void **state)
     assert_null(store_team_get(f->st, teams[0], bob));
 }
 
+/* The first key seen is recorded; the same one passes; another is refused with advice. */
+static void key_fingerprint_is_recorded_then_held(void **state)
+{
+    struct tu_store *f = *state;
+    char err[512] = "";
+    assert_int_equal(store_key_check(f->st, "aaaa0000aaaa0000aaaa0000aaaa0000", err, sizeof err),
+                     0);
+    assert_int_equal(store_key_check(f->st, "aaaa0000aaaa0000aaaa0000aaaa0000", err, sizeof err),
+                     0);
+    assert_int_equal(store_key_check(f->st, "bbbb0000bbbb0000bbbb0000bbbb0000", err, sizeof err),
+                     -ERR_CONFLICT);
+    assert_non_null(strstr(err, "every node needs the same secret.key"));
+    assert_non_null(strstr(err, "aaaa0000aaaa0000aaaa0000aaaa0000"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +267,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(events_respect_membership, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(team_ids_many, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(key_fingerprint_is_recorded_then_held, tu_store_setup,
+                                        tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

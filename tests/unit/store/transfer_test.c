@@ -269,6 +269,8 @@ static void populate(struct store *st)
     w = (struct store_write){
         .op = STORE_FEED_ITEM, .connector_id = connector, .key = "itemhash", .flag = true};
     commit(st, &w);
+    char err[256];
+    assert_int_equal(store_key_check(st, "00112233445566778899aabbccddeeff", err, sizeof err), 0);
 }
 
 static int setup(void **state)
