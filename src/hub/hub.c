@@ -325,9 +325,13 @@ struct hub_stream *hub_stream_open(struct hub *h, int64_t user_id, int64_t last_
     s->user_id = user_id;
     s->epoch = UINT64_MAX; /* no burst yet in any tick */
     buf_init(&s->pending, 64u << 20);
-    /* the position first, then the memberships: a change in between is replayed from the ring */
+    /* the position first, then the memberships: a change in between is replayed from the ring.
+     * The position is the last event committed, which on PostgreSQL may be past the ring's last
+     * (the follower brings it in a moment later): events up to it are passed over, and a
+     * Last-Event-ID past it is not believed. */
+    int64_t head = store_head_seq(h->store);
     pthread_mutex_lock(&h->mu);
-    s->cursor = h->ring.hi;
+    s->cursor = h->ring.hi > head ? h->ring.hi : head;
     pthread_mutex_unlock(&h->mu);
     if (last_event_id >= 0 && last_event_id < s->cursor)
         s->cursor = last_event_id;

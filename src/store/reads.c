@@ -489,6 +489,17 @@ int store_image_get(struct store *st, const char *hash, void **bytes, size_t *le
 
 /* ---- shared limits ---- */
 
+int64_t store_head_seq(struct store *st)
+{
+    int64_t published = store_last_seq(st), head = 0;
+    if (st->backend == DB_SQLITE)
+        return published; /* one writer, which publishes as it commits */
+    READ_CONN(c, st, published);
+    if (db_int64_of(db_stmt(c, SQL_SEQ_HEAD), &head) || head < published)
+        head = published;
+    return head;
+}
+
 bool store_leader(struct store *st)
 {
     return st->backend == DB_SQLITE || atomic_load(&st->leader);

@@ -51,6 +51,10 @@ struct store_event {
 typedef void store_publish_fn(void *arg, const struct store_event *events, size_t n);
 /* Sets who receives committed events (called on the writer thread; must not block for long). */
 void store_set_publisher(struct store *st, store_publish_fn *fn, void *arg);
+/* Sequence of the last event committed by any node, which on PostgreSQL the published one may
+ * trail (a new live stream starts after it, so it never gets an event acknowledged before it
+ * connected). */
+int64_t store_head_seq(struct store *st);
 /* The period of an "hourly" digest (a daily one is 24 of them); default an hour. */
 void store_set_digest_unit(struct store *st, int64_t ms);
 /* Sequence of the last event published (0 when none): on SQLite the last committed; on

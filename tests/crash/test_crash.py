@@ -55,7 +55,8 @@ def start_on_port(srv, port, deadline=15.0):
     Returns True if the same port was used."""
     if port is not None:
         srv.port = port
-        args = [BIN, "serve", "--data", str(srv.data), "--listen", f"{srv.host}:{port}"]
+        args = [BIN, "serve", "--data", str(srv.data), *sbhelpers.database_args(srv.data),
+                "--listen", f"{srv.host}:{port}"]
         if srv.heartbeat is not None:
             args += ["--heartbeat", str(srv.heartbeat)]
         args += srv.extra_args
@@ -367,6 +368,8 @@ def _fill(path):
     return n
 
 
+@pytest.mark.skipif(bool(os.environ.get("SB_TEST_PG")),
+                    reason="fills the SQLite data directory's disk; PostgreSQL's own is its server's")
 @pytest.mark.parametrize("method", ["tmpfs", "fsize"])
 def test_full_disk(tmp_path, template, method):
     work = tmp_path / "w"

@@ -8,6 +8,9 @@
 - `module_server(tmp_path_factory, template)` helper for module-scoped servers (see test modules).
 
 Binary: $SWITCHBOARD_BIN, default <repo>/build/switchboard.
+Backend: SQLite in each data directory; PostgreSQL when $SB_TEST_PG holds a superuser URI (the
+template is then a database and every server gets a clone of it, dropped when it is done; see
+sbhelpers.PgDatabases).
 """
 
 import os
@@ -18,7 +21,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sbhelpers import BIN, make_template, server_from_template  # noqa: E402
+import sbhelpers  # noqa: E402
+from sbhelpers import (BIN, PG_URI, close_databases, make_template, release_database,  # noqa: E402
+                       server_from_template)
 
 
 class Template:
@@ -34,7 +39,8 @@ def template(tmp_path_factory):
                     f"(build it, or set SWITCHBOARD_BIN)", pytrace=False)
     path = tmp_path_factory.mktemp("template") / "data"
     tokens = make_template(path)
-    return Template(path, tokens)
+    yield Template(path, tokens)
+    close_databases()  # PostgreSQL: drops the session's databases (nothing to do on SQLite)
 
 
 class _Servers:
@@ -60,6 +66,7 @@ class _Servers:
                 srv.stop()  # also reports a server that died during the test
             except AssertionError as e:
                 errors.append(str(e))
+            release_database(srv.data)  # PostgreSQL: dropped in the background
         if errors:
             pytest.fail("; ".join(errors), pytrace=False)
 
@@ -87,4 +94,20 @@ def shared_server(tmp_path_factory, template):
     """One server per test module, for tests that only add data of their own."""
     srv = module_server(tmp_path_factory, template)
     yield srv
-    srv.stop()
+    try:
+        srv.stop()
+    finally:
+        release_database(srv.data)
+
+
+def pytest_report_header(config):
+    return f"switchboard backend: {'PostgreSQL ' + PG_URI if PG_URI else 'SQLite'}"
+
+
+def pytest_sessionfinish(session):
+    close_databases()  # databases of servers made without the template fixture
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in sbhelpers.pg_summary:
+        terminalreporter.write_line(line)

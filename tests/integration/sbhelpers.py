@@ -3,6 +3,12 @@ a raw HTTP/1.1 client for requests `requests` cannot send, and a small Server-Se
 
 Everything that talks to the network has a timeout, so a broken server fails a test instead of
 hanging it.
+
+Backends: SQLite in each server's data directory by default. When $SB_TEST_PG holds a superuser URI
+(postgres://user@host:port/db, e.g. from tests/pg/cluster.sh), every server runs on PostgreSQL
+instead: the template becomes a database, each data directory gets its own database cloned from it
+(a restart on the same data directory reuses it), and `serve`/`admin` get `--database`. See
+PgDatabases.
 """
 
 import atexit
@@ -14,8 +20,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import requests.adapters
@@ -56,17 +65,295 @@ def free_port():
     return port
 
 
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL (SB_TEST_PG)
+
+PG_URI = os.environ.get("SB_TEST_PG") or None
+
+
+def _psql_binary():
+    """psql of the server's major version (pg_config --bindir), else the one on PATH."""
+    try:
+        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        if bindir and os.access(os.path.join(bindir, "psql"), os.X_OK):
+            return os.path.join(bindir, "psql")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    found = shutil.which("psql")
+    if not found:
+        raise RuntimeError("SB_TEST_PG is set but psql is not installed (make deps installs postgresql)")
+    return found
+
+
+class PgDatabases:
+    """The databases of one test session on the PostgreSQL server at SB_TEST_PG.
+
+    make_template() fills a template database through the admin CLI; every server then gets a
+    database of its own, `CREATE DATABASE <name> TEMPLATE <template>`. Creating and dropping a
+    database each take a few hundred milliseconds (they write and sync whole files), so one worker
+    thread does it in the background over one long-lived psql session: it keeps POOL clones made
+    ahead, and drops released databases when the pool is full. close() (at the end of the session)
+    drops everything this session made, the template last. Names: sbt_<random>_<n>, so that
+    sessions sharing a cluster do not meet."""
+
+    POOL = 3
+
+    def __init__(self, uri):
+        self.uri = uri
+        self.prefix = f"sbt_{uuid.uuid4().hex[:10]}"
+        self.template = None
+        self._n = 0
+        self._made = []        # every database this session created, in order
+        self._live = set()     # ... and not yet queued for dropping
+        self._cv = threading.Condition()
+        self._urgent = []      # [sql, done Event, result] run before anything else
+        self._ready = []       # clones made ahead
+        self._to_drop = []
+        self._closing = False
+        self._error = None     # the last failed background clone
+        self.waited = 0.0      # seconds tests spent waiting for a clone
+        self.dropped = 0
+        self.drop_errors = []
+        self._psql = subprocess.Popen(
+            [_psql_binary(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=0", "-d", uri],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            bufsize=1, env=dict(os.environ, PGCONNECT_TIMEOUT="10"))
+        _live_procs.append(self._psql)
+        self._thread = threading.Thread(target=self._work, name="pg-databases", daemon=True)
+        self._thread.start()
+        self.sql("SELECT 1")  # fails now, not later, when the server cannot be reached
+
+    def db_uri(self, name):
+        u = urlsplit(self.uri)
+        return urlunsplit(u._replace(path="/" + name))
+
+    def _name(self):
+        with self._cv:
+            self._n += 1
+            return f"{self.prefix}_{self._n}"
+
+    # -- the worker (the only user of the psql session) -----------------------------------
+    def _exec(self, sql):
+        """Runs one statement; returns its output; raises RuntimeError with psql's error."""
+        p = self._psql
+        try:
+            p.stdin.write(sql + ";\n\\echo __sb_done__ :ERROR\n")
+            p.stdin.flush()
+        except (BrokenPipeError, OSError) as e:
+            raise RuntimeError(f"psql ({self.uri}) is gone: {e}")
+        out = []
+        while True:
+            line = p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"psql ({self.uri}) ended: {''.join(out)}")
+            if line.startswith("__sb_done__ "):
+                if line.split()[1] != "false":
+                    raise RuntimeError(f"{sql}: {''.join(out).strip()}")
+                return "".join(out)
+            out.append(line)
+
+    def _work(self):
+        while True:
+            with self._cv:
+                while True:
+                    if self._urgent:
+                        job = ("urgent", self._urgent.pop(0))
+                        break
+                    if self.template and not self._closing and len(self._ready) < self.POOL \
+                            and self._error is None:
+                        job = ("clone", None)
+                        break
+                    if self._to_drop:
+                        job = ("drop", self._to_drop.pop(0))
+                        break
+                    if self._closing:
+                        return
+                    self._cv.wait()
+            kind, arg = job
+            if kind == "urgent":
+                try:
+                    arg[2] = ("ok", self._exec(arg[0]))
+                except RuntimeError as e:
+                    arg[2] = ("error", e)
+                arg[1].set()
+            elif kind == "clone":
+                name = self._name()
+                try:
+                    self._exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                    with self._cv:
+                        self._made.append(name)
+                        self._live.add(name)
+                        if self._closing:  # made while close() was queueing the drops
+                            self._live.discard(name)
+                            self._to_drop.insert(0, name)
+                        else:
+                            self._ready.append(name)
+                        self._cv.notify_all()
+                except RuntimeError as e:
+                    with self._cv:
+                        self._error = e
+                        self._cv.notify_all()
+            else:
+                try:
+                    self._exec(f'DROP DATABASE IF EXISTS "{arg}" WITH (FORCE)')
+                    self.dropped += 1
+                except RuntimeError as e:
+                    self.drop_errors.append(f"could not drop {arg}: {e}")
+
+    # -- the test side ----------------------------------------------------------------------
+    def sql(self, sql, timeout=120):
+        """Runs a statement ahead of the background work and returns its output."""
+        job = [sql, threading.Event(), None]
+        with self._cv:
+            self._urgent.append(job)
+            self._cv.notify_all()
+        if not job[1].wait(timeout):
+            raise RuntimeError(f"PostgreSQL did not answer within {timeout} s: {sql}")
+        status, val = job[2]
+        if status != "ok":
+            raise val
+        return val
+
+    def create(self):
+        """A new empty database; returns its name."""
+        name = self._name()
+        self.sql(f'CREATE DATABASE "{name}"')
+        with self._cv:
+            self._made.append(name)
+            self._live.add(name)
+        return name
+
+    def new_template(self):
+        assert self.template is None, "one template per session"
+        name = self.create()
+        return name
+
+    def template_ready(self, name):
+        """The template is complete (nobody is connected to it any more): start cloning."""
+        with self._cv:
+            self.template = name
+            self._cv.notify_all()
+
+    def clone(self, timeout=120):
+        """A database cloned from the template; returns its name."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        with self._cv:
+            while not self._ready:
+                if self._error is not None:
+                    err, self._error = self._error, None  # the next call tries again
+                    self._cv.notify_all()
+                    raise err
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"no database cloned from {self.template} within {timeout} s")
+                self._cv.wait(left)
+            name = self._ready.pop(0)
+            self.waited += time.monotonic() - t0
+            self._cv.notify_all()
+            return name
+
+    def release(self, name):
+        """Drops a database in the background (its server is gone)."""
+        with self._cv:
+            if name in self._live and name != self.template:
+                self._live.discard(name)
+                self._to_drop.append(name)
+                self._cv.notify_all()
+
+    def close(self):
+        """Drops every database of the session (the template last) and ends the worker."""
+        t0 = time.monotonic()
+        with self._cv:
+            self._closing = True
+            rest = [n for n in self._made if n in self._live and n != self.template]
+            self._to_drop.extend(rest + ([self.template] if self.template in self._live else []))
+            self._live.clear()
+            self._ready.clear()
+            self._cv.notify_all()
+        self._thread.join(600)
+        try:
+            self._psql.stdin.close()
+            self._psql.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self._psql.kill()
+        return [f"PostgreSQL: {len(self._made)} databases made, {self.dropped} dropped (the last ones "
+                f"in {time.monotonic() - t0:.1f} s at the end); tests waited {self.waited:.1f} s "
+                f"for clones"] + self.drop_errors
+
+
+_pg = None
+_pg_lock = threading.Lock()
+pg_summary = []  # what close_databases() had to say (lines), for the end of the test report
+_databases = {}  # absolute data directory -> (database name, URI): PostgreSQL runs only
+
+
+def pg_databases():
+    """The session's PgDatabases (made on first use), or None on SQLite."""
+    global _pg
+    if PG_URI is None:
+        return None
+    with _pg_lock:
+        if _pg is None:
+            _pg = PgDatabases(PG_URI)
+        return _pg
+
+
+def close_databases():
+    """At the end of the session: drops every database it made (nothing to do on SQLite)."""
+    global _pg
+    with _pg_lock:
+        pg, _pg = _pg, None
+    if pg is not None:
+        pg_summary.extend(pg.close())
+    _databases.clear()
+
+
+def _key(data):
+    return os.path.abspath(str(data))
+
+
+def bind_database(data, name):
+    """From now on the servers and admin runs on this data directory use database `name`."""
+    pg = pg_databases()
+    _databases[_key(data)] = (name, pg.db_uri(name))
+
+
+def database_of(data):
+    """The database URI of a data directory, or None (SQLite in the directory)."""
+    got = _databases.get(_key(data))
+    return got[1] if got else None
+
+
+def database_args(data):
+    """["--database", URI] for a data directory on PostgreSQL, else []."""
+    uri = database_of(data)
+    return ["--database", uri] if uri else []
+
+
+def release_database(data):
+    """Drops (in the background) the database of a data directory whose servers are gone."""
+    got = _databases.pop(_key(data), None)
+    if got and _pg is not None:
+        _pg.release(got[0])
+
+
 def run_admin(data, *args, stdin=None, timeout=30):
-    """Runs `switchboard admin --data DATA ARGS...` and returns the CompletedProcess."""
-    return subprocess.run([BIN, "admin", "--data", str(data), *args], input=stdin,
-                          capture_output=True, text=True, timeout=timeout)
+    """Runs `switchboard admin --data DATA [--database URI] ARGS...` and returns the
+    CompletedProcess."""
+    return subprocess.run([BIN, "admin", "--data", str(data), *database_args(data), *args],
+                          input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
 def make_template(dirpath):
-    """Creates a data directory with the standard users and one bearer token each.
-    Returns {name: token}."""
+    """Creates a data directory with the standard users and one bearer token each (on PostgreSQL:
+    in a template database bound to the directory). Returns {name: token}."""
     dirpath = Path(dirpath)
     dirpath.mkdir(parents=True, exist_ok=True)
+    pg = pg_databases()
+    if pg is not None:
+        bind_database(dirpath, pg.new_template())
     tokens = {}
     for name in ALL_USERS:
         args = ["create-user", name] + (["--admin"] if name == ADMIN_USER else []) + ["--password-stdin"]
@@ -77,6 +364,8 @@ def make_template(dirpath):
         tok = r.stdout.strip()
         assert tok and "\n" not in tok and " " not in tok, f"create-token printed {r.stdout!r}"
         tokens[name] = tok
+    if pg is not None:
+        pg.template_ready(_databases[_key(dirpath)][0])
     return tokens
 
 
@@ -107,10 +396,14 @@ class ApiSession(requests.Session):
 
 
 class Server:
-    """One switchboard server process over one data directory."""
+    """One switchboard server process over one data directory (on PostgreSQL: and the database
+    bound to it; a data directory with none gets a new empty database)."""
 
     def __init__(self, data, workdir, tokens=None, heartbeat=None, extra_args=()):
         self.data = Path(data)
+        own_db = any(a == "--database" or str(a).startswith("--database=") for a in extra_args)
+        if pg_databases() is not None and database_of(self.data) is None and not own_db:
+            bind_database(self.data, pg_databases().create())
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.workdir / "stderr.log"
@@ -134,7 +427,8 @@ class Server:
         last_err = None
         for _attempt in range(3):  # a freshly freed port can be taken by someone else: retry
             self.port = free_port()
-            args = [BIN, "serve", "--data", str(self.data), "--listen", f"{self.host}:{self.port}"]
+            args = [BIN, "serve", "--data", str(self.data), *database_args(self.data),
+                    "--listen", f"{self.host}:{self.port}"]
             if self.heartbeat is not None:
                 args += ["--heartbeat", str(self.heartbeat)]
             args += self.extra_args
@@ -248,6 +542,11 @@ class Server:
                 return lines
             time.sleep(0.02)
 
+    @property
+    def database(self):
+        """The PostgreSQL URI this server runs on, or None (SQLite in the data directory)."""
+        return database_of(self.data)
+
     def admin(self, *args, stdin=None):
         return run_admin(self.data, *args, stdin=stdin)
 
@@ -327,10 +626,13 @@ class Server:
 
 
 def server_from_template(template_dir, tokens, workdir, heartbeat=None, start=True):
-    """Copies the template data directory into workdir/data and returns a (started) Server."""
+    """Copies the template data directory into workdir/data (on PostgreSQL: and binds it to a clone
+    of the template database) and returns a (started) Server."""
     workdir = Path(workdir)
     data = workdir / "data"
     shutil.copytree(template_dir, data)
+    if database_of(template_dir) is not None:
+        bind_database(data, pg_databases().clone())
     srv = Server(data, workdir, tokens=tokens, heartbeat=heartbeat)
     if start:
         srv.start()
