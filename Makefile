@@ -143,7 +143,7 @@ fuzz: deps
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
-	@files=$$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c'); \
+	@files=$$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' 'bench/*.h'); \
 	clang-format --dry-run --Werror $$files && echo "clang-format: clean"
 	@tools/check-layers
 

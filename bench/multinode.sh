@@ -103,7 +103,7 @@ mkdir -p "$W/bin"
 : >"$RES"
 cp "$SB_SRC" "$W/bin/switchboard" # a snapshot: others may rebuild build/ meanwhile
 SB=$W/bin/switchboard
-cc -O2 -Wall -o "$W/bin/xnode_latency" "$HERE/xnode_latency.c" -lm || die "cc xnode_latency"
+cc -O2 -Wall -o "$W/bin/xnode_latency" "$HERE/xnode_latency.c" "$HERE/loadlib.c" -lm || die "cc xnode_latency"
 XL=$W/bin/xnode_latency
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 CARD=$HERE/card.json

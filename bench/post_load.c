@@ -19,22 +19,21 @@
  *                  [-k PID] [-s FIRST_ID]
  * prints: RESULT sent= ok= bad_status= bad_body= errors= unsent= unanswered= secs= rps= ok_rps=
  *         p50_ms= p90_ms= p99_ms= p999_ms= max_ms= svc_p50_ms= svc_p99_ms=
- * Build: cc -O2 post_load.c -o post_load -lm */
+ * Build: cc -O2 post_load.c loadlib.c -o post_load -lm */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "loadlib.h"
 
 enum { C_IDLE, C_BUSY, C_DEAD };
 struct conn {
@@ -62,44 +61,12 @@ static uint64_t next_id = 1, sent, ok, bad_status, bad_body, errors;
 static float *lat, *svc;
 static size_t nlat, caplat;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmpf(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(float *v, size_t n, double p)
-{
-    if (!n)
-        return -1;
-    size_t i = (size_t)(p / 100.0 * (double)n);
-    if (i >= n)
-        i = n - 1;
-    return v[i];
-}
-
 static int open_conn(struct conn *c)
 {
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    c->fd = lb_connect(&dst);
     if (c->fd < 0)
         return -1;
-    if (connect(c->fd, (struct sockaddr *)&dst, sizeof dst) < 0) {
-        close(c->fd);
-        c->fd = -1;
-        return -1;
-    }
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(c->fd, F_SETFL, O_NONBLOCK);
-    struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)(c - cs)};
-    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
+    lb_epoll(ep, EPOLL_CTL_ADD, c->fd, EPOLLIN, (uint32_t)(c - cs));
     c->rxlen = 0;
     c->close_after = 0;
     c->st = C_IDLE;
@@ -108,11 +75,7 @@ static int open_conn(struct conn *c)
 
 static void kill_conn(struct conn *c, int reconnect)
 {
-    if (c->fd >= 0) {
-        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
-        c->fd = -1;
-    }
+    lb_close(ep, &c->fd);
     c->st = C_DEAD;
     if (reconnect && open_conn(c) == 0)
         idle[nidle++] = (int)(c - cs);
@@ -123,11 +86,8 @@ static void issue(struct conn *c, double due)
     uint64_t id = next_id++;
     const char *path = paths[(sent) % (uint64_t)npaths];
     size_t blen = body_len + (id_off != (size_t)-1 ? 6 : 0);
-    int h = snprintf(c->out, 2048,
-                     "POST %s HTTP/1.1\r\nHost: %s:%u\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n%s\r\n",
-                     path, inet_ntoa(dst.sin_addr), ntohs(dst.sin_port), blen,
-                     headers_extra ? headers_extra : "");
+    int h = lb_post_head(c->out, 2048, path, inet_ntoa(dst.sin_addr), ntohs(dst.sin_port), blen,
+                         headers_extra ? headers_extra : "");
     char *p = c->out + h;
     if (id_off != (size_t)-1) {
         memcpy(p, body_tpl, id_off);
@@ -142,7 +102,7 @@ static void issue(struct conn *c, double due)
     c->outoff = 0;
     c->id = id;
     c->due = due;
-    c->sent = now_s();
+    c->sent = lb_now_s();
     c->st = C_BUSY;
     sent++;
     ssize_t w = write(c->fd, c->out, c->outlen);
@@ -153,10 +113,8 @@ static void issue(struct conn *c, double due)
     }
     if (w > 0)
         c->outoff = (size_t)w;
-    if (c->outoff < c->outlen) {
-        struct epoll_event e = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)(c - cs)};
-        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
-    }
+    if (c->outoff < c->outlen)
+        lb_epoll(ep, EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLOUT, (uint32_t)(c - cs));
 }
 
 static void record(struct conn *c, double t)
@@ -224,12 +182,12 @@ static int parse(struct conn *c, double t)
 static void pump(double deadline_wait, int reconnect)
 {
     struct epoll_event evs[256];
-    double w = deadline_wait - now_s();
+    double w = deadline_wait - lb_now_s();
     if (w < 0)
         w = 0;
     struct timespec ts = {.tv_sec = (time_t)w, .tv_nsec = (long)((w - (double)(time_t)w) * 1e9)};
     int k = epoll_pwait2(ep, evs, 256, &ts, NULL);
-    double t = now_s();
+    double t = lb_now_s();
     for (int j = 0; j < k; j++) {
         struct conn *c = &cs[evs[j].data.u32];
         if (c->fd < 0)
@@ -238,10 +196,8 @@ static void pump(double deadline_wait, int reconnect)
             ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
             if (n > 0)
                 c->outoff += (size_t)n;
-            if (c->outoff == c->outlen) {
-                struct epoll_event e = {.events = EPOLLIN, .data.u32 = evs[j].data.u32};
-                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
-            }
+            if (c->outoff == c->outlen)
+                lb_epoll(ep, EPOLL_CTL_MOD, c->fd, EPOLLIN, evs[j].data.u32);
         }
         if (evs[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
             for (;;) {
@@ -351,14 +307,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: post_load -p PORT -b BODYFILE -u PATH [...] (see post_load.c)\n");
         return 2;
     }
-    FILE *f = fopen(bodyf, "rb");
-    if (!f) {
-        perror(bodyf);
+    if (!(body_tpl = lb_read_file(bodyf, 1 << 20, &body_len)))
         return 2;
-    }
-    body_tpl = malloc(1 << 20);
-    body_len = fread(body_tpl, 1, 1 << 20, f);
-    fclose(f);
     char *m = memmem(body_tpl, body_len, "@ID@", 4);
     if (m)
         id_off = (size_t)(m - body_tpl);
@@ -367,9 +317,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons((uint16_t)port);
-    inet_pton(AF_INET, addr, &dst.sin_addr);
+    lb_addr(&dst, addr, port);
     ep = epoll_create1(0);
     cs = calloc((size_t)nconn, sizeof *cs);
     idle = calloc((size_t)nconn, sizeof *idle);
@@ -382,10 +330,10 @@ int main(int argc, char **argv)
         }
         idle[nidle++] = i;
     }
-    double t0 = now_s(), tend = t0 + dur;
+    double t0 = lb_now_s(), tend = t0 + dur;
     uint64_t due_n = 0; /* requests scheduled so far (rate mode) */
     for (;;) {
-        double t = now_s();
+        double t = lb_now_s();
         if (t >= tend)
             break;
         if (rate > 0) {
@@ -400,7 +348,7 @@ int main(int argc, char **argv)
             pump(next < tend ? next : tend, 1);
         } else {
             while (nidle > 0) {
-                double tn = now_s();
+                double tn = lb_now_s();
                 issue(&cs[idle[--nidle]], tn);
             }
             pump(tend, 1);
@@ -408,18 +356,18 @@ int main(int argc, char **argv)
     }
     uint64_t unsent =
         rate > 0 && (uint64_t)(dur * rate) > due_n ? (uint64_t)(dur * rate) - due_n : 0;
-    double tstop = now_s();
+    double tstop = lb_now_s();
     if (killpid > 0)
         kill(killpid, SIGKILL);
     /* collect the answers still on their way (after a kill: those already sent before it) */
-    double drain_until = now_s() + (killpid > 0 ? 2.0 : 10.0);
+    double drain_until = lb_now_s() + (killpid > 0 ? 2.0 : 10.0);
     for (;;) {
         int busy = 0;
         for (int i = 0; i < nconn; i++)
             busy += cs[i].st == C_BUSY;
-        if (!busy || now_s() >= drain_until)
+        if (!busy || lb_now_s() >= drain_until)
             break;
-        pump(now_s() + 0.05, 0);
+        pump(lb_now_s() + 0.05, 0);
     }
     uint64_t unanswered = 0;
     for (int i = 0; i < nconn; i++)
@@ -427,16 +375,16 @@ int main(int argc, char **argv)
     if (ackf)
         fclose(ackf);
     double secs = tstop - t0;
-    qsort(lat, nlat, sizeof *lat, cmpf);
-    qsort(svc, nlat, sizeof *svc, cmpf);
+    lb_sortf(lat, nlat);
+    lb_sortf(svc, nlat);
     printf("RESULT sent=%llu ok=%llu bad_status=%llu bad_body=%llu errors=%llu unsent=%llu "
            "unanswered=%llu secs=%.2f rps=%.0f ok_rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f "
            "p999_ms=%.2f max_ms=%.2f svc_p50_ms=%.2f svc_p99_ms=%.2f last_id=%llu\n",
            (unsigned long long)sent, (unsigned long long)ok, (unsigned long long)bad_status,
            (unsigned long long)bad_body, (unsigned long long)errors, (unsigned long long)unsent,
            (unsigned long long)unanswered, secs, (double)nlat / secs, (double)ok / secs,
-           pct(lat, nlat, 50), pct(lat, nlat, 90), pct(lat, nlat, 99), pct(lat, nlat, 99.9),
-           nlat ? lat[nlat - 1] : -1.0, pct(svc, nlat, 50), pct(svc, nlat, 99),
-           (unsigned long long)(next_id - 1));
+           lb_pct(lat, nlat, 50), lb_pct(lat, nlat, 90), lb_pct(lat, nlat, 99),
+           lb_pct(lat, nlat, 99.9), lb_pct(lat, nlat, 100), lb_pct(svc, nlat, 50),
+           lb_pct(svc, nlat, 99), (unsigned long long)(next_id - 1));
     return 0;
 }

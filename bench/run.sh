@@ -120,8 +120,8 @@ cp "$SB_SRC" "$W/bin/switchboard"
 SB=$W/bin/switchboard
 CFLAGS="-O2 -Wall"
 cc $CFLAGS -o "$W/bin/ref_server" "$HERE/ref_server.c" $(pkg-config --cflags --libs libmicrohttpd) || die "cc ref_server"
-cc $CFLAGS -o "$W/bin/sse_load" "$HERE/sse_load.c" || die "cc sse_load"
-cc $CFLAGS -o "$W/bin/post_load" "$HERE/post_load.c" -lm || die "cc post_load"
+cc $CFLAGS -o "$W/bin/sse_load" "$HERE/sse_load.c" "$HERE/loadlib.c" || die "cc sse_load"
+cc $CFLAGS -o "$W/bin/post_load" "$HERE/post_load.c" "$HERE/loadlib.c" -lm || die "cc post_load"
 cc $CFLAGS -o "$W/bin/fsync_probe" "$HERE/fsync_probe.c" || die "cc fsync_probe"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 put mode "$([ "$QUICK" = 1 ] && echo quick || echo full)"

@@ -12,16 +12,17 @@
  * counting heartbeats) for HOLD_MS or until STOP_FILE exists.
  *
  * usage: sse_load -p PORT -n N -t TOKEN [-a 127.0.0.1] [-P /api/v1/events] [-i NIPS] [-e EVENTS]
- *                 [-g GAP_MS] [-u WEBHOOK_PATH -b BODY_FILE] [-G GO_FILE] [-h HOLD_MS] [-S
- * STOP_FILE] prints: ESTABLISHED streams= welcomed= failed= ms=      (then, per event) EVENT k= id=
- * got= live= other_id= p50_ms= p99_ms= max_ms= ack_ms= FANOUT n= events= samples= missing= p50_ms=
- * p99_ms= max_ms= HOLD live= closed_by_server= heartbeats= Build: cc -O2 sse_load.c -o sse_load */
+ *                 [-g GAP_MS] [-u WEBHOOK_PATH -b BODY_FILE] [-G GO_FILE] [-h HOLD_MS]
+ *                 [-S STOP_FILE]
+ * prints: ESTABLISHED streams= welcomed= failed= ms=
+ *         EVENT k= id= got= live= other_id= p50_ms= p99_ms= max_ms= ack_ms=   (one line per event)
+ *         FANOUT n= events= samples= missing= p50_ms= p99_ms= max_ms=
+ *         HOLD live= closed_by_server= heartbeats= ms=
+ * Build: cc -O2 sse_load.c loadlib.c -o sse_load */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,21 +31,19 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "loadlib.h"
+
 enum { S_CONNECTING, S_HEADERS, S_LIVE, S_DEAD };
-enum { K_SIZE, K_EXT, K_DATA, K_CRLF };
 
 struct stream {
     int fd;
-    uint8_t st, chunked, kst, welcomed;
+    uint8_t st, welcomed;
     uint16_t hlen; /* header bytes seen (only the status line is kept) */
     uint8_t hend;  /* progress through "\r\n\r\n" */
-    uint8_t llen;  /* bytes in line[] */
-    uint8_t lover; /* current line longer than line[] */
+    struct lb_body body;
     char line[30];
-    uint32_t krem; /* bytes left in the current chunk */
     int status;
     uint64_t last_id; /* highest id seen */
     uint64_t ev_id;   /* first id above the event base, for the event being measured */
@@ -62,64 +61,38 @@ static double post_ack = -1;
 static char post_rx[4096];
 static size_t post_rxlen;
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
+/* what sse_line needs besides the line: its stream and the time of the read that completed it */
+struct line_ctx {
+    struct stream *s;
+    double t;
+};
 
-static int cmpf(const void *a, const void *b)
+static void sse_line(void *ctx, const char *line, size_t len)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void sse_line(struct stream *s, double t)
-{
-    if (s->lover)
-        return;
-    if (s->llen == 9 && !memcmp(s->line, ": welcome", 9)) {
+    struct stream *s = ((struct line_ctx *)ctx)->s;
+    double t = ((struct line_ctx *)ctx)->t;
+    if (len == 9 && !memcmp(line, ": welcome", 9)) {
         if (!s->welcomed) {
             s->welcomed = 1;
             nwelcomed++;
         }
         return;
     }
-    if (s->llen == 4 && !memcmp(s->line, ": hb", 4)) {
+    if (len == 4 && !memcmp(line, ": hb", 4)) {
         heartbeats++;
         return;
     }
-    if (s->llen > 3 && !memcmp(s->line, "id:", 3)) {
+    if (len > 3 && !memcmp(line, "id:", 3)) {
         uint64_t v = 0;
-        for (int i = 3; i < s->llen; i++)
-            if (s->line[i] >= '0' && s->line[i] <= '9')
-                v = v * 10 + (uint64_t)(s->line[i] - '0');
+        for (size_t i = 3; i < len; i++)
+            if (line[i] >= '0' && line[i] <= '9')
+                v = v * 10 + (uint64_t)(line[i] - '0');
         if (v > s->last_id)
             s->last_id = v;
         if (ev_t0 > 0 && v > ev_base && s->lat < 0) {
             s->lat = (float)(t - ev_t0);
             s->ev_id = v;
             ev_got++;
-        }
-    }
-}
-
-/* SSE bytes (already de-chunked) */
-static void sse_bytes(struct stream *s, const char *b, size_t n, double t)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = b[i];
-        if (c == '\n') {
-            if (s->llen && s->line[s->llen - 1] == '\r')
-                s->llen--;
-            sse_line(s, t);
-            s->llen = 0;
-            s->lover = 0;
-        } else if (s->llen < sizeof s->line) {
-            s->line[s->llen++] = c;
-        } else {
-            s->lover = 1;
         }
     }
 }
@@ -132,69 +105,8 @@ static void close_stream(struct stream *s)
     } else if (s->st != S_DEAD) {
         nfailed++;
     }
-    if (s->fd >= 0) {
-        epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
-        close(s->fd);
-    }
-    s->fd = -1;
+    lb_close(ep, &s->fd);
     s->st = S_DEAD;
-}
-
-static void body_bytes(struct stream *s, const char *b, size_t n, double t)
-{
-    if (!s->chunked) {
-        sse_bytes(s, b, n, t);
-        return;
-    }
-    size_t i = 0;
-    while (i < n) {
-        char c = b[i];
-        switch (s->kst) {
-        case K_SIZE:
-            i++;
-            if (c >= '0' && c <= '9')
-                s->krem = s->krem * 16 + (uint32_t)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                s->krem = s->krem * 16 + (uint32_t)(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                s->krem = s->krem * 16 + (uint32_t)(c - 'A' + 10);
-            else if (c == '\n') {
-                if (s->krem == 0) {
-                    close_stream(s);
-                    return;
-                } /* last chunk: the server ended it */
-                s->kst = K_DATA;
-            } else if (c != '\r')
-                s->kst = K_EXT;
-            break;
-        case K_EXT:
-            i++;
-            if (c == '\n') {
-                if (s->krem == 0) {
-                    close_stream(s);
-                    return;
-                }
-                s->kst = K_DATA;
-            }
-            break;
-        case K_DATA: {
-            size_t take = n - i < s->krem ? n - i : s->krem;
-            sse_bytes(s, b + i, take, t);
-            i += take;
-            s->krem -= (uint32_t)take;
-            if (!s->krem)
-                s->kst = K_CRLF;
-            break;
-        }
-        case K_CRLF:
-            i++;
-            if (c == '\n') {
-                s->kst = K_SIZE;
-                s->krem = 0;
-            }
-            break;
-        }
-    }
 }
 
 static char hdrbuf[2048]; /* scratch for the header lines of one read */
@@ -219,7 +131,7 @@ static void on_read(struct stream *s, const char *b, size_t n, double t)
                 hdrbuf[end] = 0;
                 if (!strncasecmp(hdrbuf + st, "transfer-encoding:", 18) &&
                     strcasestr(hdrbuf + st, "chunked"))
-                    s->chunked = 1;
+                    s->body.chunked = 1;
             }
             s->hend = (c == ((s->hend & 1) ? '\n' : '\r')) ? s->hend + 1 : (c == '\r');
             if (s->hend == 4) {
@@ -236,8 +148,11 @@ static void on_read(struct stream *s, const char *b, size_t n, double t)
         if (s->st == S_HEADERS)
             s->hlen = s->hlen > 13 ? 13 : s->hlen;
     }
-    if (s->st == S_LIVE && i < n)
-        body_bytes(s, b + i, n - i, t);
+    if (s->st == S_LIVE && i < n) {
+        struct line_ctx lc = {s, t};
+        if (lb_body_feed(&s->body, b + i, n - i, sse_line, &lc))
+            close_stream(s); /* the last chunk: the server ended the stream */
+    }
 }
 
 static void post_read(double t)
@@ -247,19 +162,14 @@ static void post_read(double t)
         if (r <= 0)
             break;
         post_rxlen += (size_t)r;
-        post_rx[post_rxlen] = 0;
-        char *e = strstr(post_rx, "\r\n\r\n");
-        if (e) {
-            char *cl = strcasestr(post_rx, "content-length:");
-            size_t need = (size_t)(e - post_rx) + 4 + (cl ? (size_t)atol(cl + 15) : 0);
-            if (post_rxlen >= need) {
-                if (post_ack < 0)
-                    post_ack = t - ev_t0;
-                if (strncmp(post_rx + 9, "200", 3))
-                    fprintf(stderr, "sse_load: webhook answered: %.60s\n", post_rx);
-                memmove(post_rx, post_rx + need, post_rxlen - need);
-                post_rxlen -= need;
-            }
+        size_t hl, need = lb_answer_len(post_rx, post_rxlen, &hl);
+        if (need) {
+            if (post_ack < 0)
+                post_ack = t - ev_t0;
+            if (strncmp(post_rx + 9, "200", 3))
+                fprintf(stderr, "sse_load: webhook answered: %.60s\n", post_rx);
+            memmove(post_rx, post_rx + need, post_rxlen - need);
+            post_rxlen -= need;
         }
     }
 }
@@ -272,13 +182,13 @@ static void service(double until)
 {
     static char buf[65536];
     struct epoll_event evs[1024];
-    int to = (int)(until - now_ms());
+    int to = (int)(until - lb_now_ms());
     if (to < 0)
         to = 0;
     if (to > 20)
         to = 20;
     int k = epoll_wait(ep, evs, 1024, to);
-    double t = now_ms();
+    double t = lb_now_ms();
     for (int j = 0; j < k; j++) {
         uint32_t idx = evs[j].data.u32;
         if (idx == (uint32_t)N) {
@@ -297,14 +207,13 @@ static void service(double until)
                 continue;
             }
             s->st = S_HEADERS;
-            struct epoll_event e = {.events = EPOLLIN, .data.u32 = idx};
-            epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &e);
+            lb_epoll(ep, EPOLL_CTL_MOD, s->fd, EPOLLIN, idx);
             continue;
         }
         for (;;) {
             ssize_t r = read(s->fd, buf, sizeof buf);
             if (r > 0) {
-                t = now_ms(); /* the time of this read, not of the epoll_wait wake-up */
+                t = lb_now_ms(); /* the time of this read, not of the epoll_wait wake-up */
                 on_read(s, buf, (size_t)r, t);
                 if (s->fd < 0 || r < (ssize_t)sizeof buf)
                     break;
@@ -382,22 +291,21 @@ int main(int argc, char **argv)
                     (unsigned long long)rl.rlim_cur);
     }
     signal(SIGPIPE, SIG_IGN);
-    reqlen = (size_t)snprintf(req, sizeof req,
-                              "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n"
-                              "Authorization: Bearer %s\r\nCache-Control: no-cache\r\n\r\n",
-                              path, addr, port, token);
+    reqlen = (size_t)lb_sse_get(req, sizeof req, path, addr, port, token);
     ss = calloc((size_t)N, sizeof *ss);
     ep = epoll_create1(0);
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, addr, &dst.sin_addr);
+    struct sockaddr_in dst;
+    lb_addr(&dst, addr, port);
 
     /* connect, at most 512 handshakes in flight */
-    double t0 = now_ms();
+    double t0 = lb_now_ms();
     int opened = 0;
-    while ((opened < N || nwelcomed + nfailed + nclosed_live < N) && now_ms() - t0 < 120000) {
+    while ((opened < N || nwelcomed + nfailed + nclosed_live < N) && lb_now_ms() - t0 < 120000) {
         while (opened < N && opened - (nwelcomed + nfailed + nclosed_live) < 512) {
             struct stream *s = &ss[opened];
             s->lat = -1;
+            s->body.line = s->line;
+            s->body.cap = sizeof s->line;
             s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
             if (s->fd < 0) {
                 perror("socket");
@@ -419,48 +327,37 @@ int main(int argc, char **argv)
                 opened++;
                 continue;
             }
-            struct epoll_event e = {.events = EPOLLOUT, .data.u32 = (uint32_t)opened};
-            epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &e);
+            lb_epoll(ep, EPOLL_CTL_ADD, s->fd, EPOLLOUT, (uint32_t)opened);
             opened++;
         }
-        service(now_ms() + 5);
+        service(lb_now_ms() + 5);
     }
     printf("ESTABLISHED streams=%d welcomed=%d failed=%d ms=%.0f\n", nlive, nwelcomed,
-           nfailed + nclosed_live, now_ms() - t0);
+           nfailed + nclosed_live, lb_now_ms() - t0);
     fflush(stdout);
     if (gofile)
         while (access(gofile, F_OK) != 0)
-            service(now_ms() + 20);
+            service(lb_now_ms() + 20);
 
     float *lat = malloc(sizeof(float) * (size_t)N),
           *all = malloc(sizeof(float) * (size_t)N * (size_t)(events ? events : 1));
     size_t nall = 0;
     long missing = 0;
     if (events) {
-        static char body[1 << 16], preq[(1 << 16) + 2048];
-        FILE *f = fopen(bodyf, "rb");
-        if (!f) {
-            perror(bodyf);
+        static char preq[(1 << 16) + 2048];
+        size_t blen;
+        char *body = lb_read_file(bodyf, 1 << 16, &blen);
+        if (!body)
             return 2;
-        }
-        size_t blen = fread(body, 1, sizeof body, f);
-        fclose(f);
-        int plen = snprintf(preq, 2048,
-                            "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: "
-                            "application/json\r\nContent-Length: %zu\r\n\r\n",
-                            hook, addr, port, blen);
+        int plen = lb_post_head(preq, 2048, hook, addr, port, blen, "");
         memcpy(preq + plen, body, blen);
         plen += (int)blen;
-        post_fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(post_fd, (struct sockaddr *)&dst, sizeof dst)) {
+        post_fd = lb_connect(&dst);
+        if (post_fd < 0) {
             perror("connect");
             return 1;
         }
-        int one = 1;
-        setsockopt(post_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        fcntl(post_fd, F_SETFL, O_NONBLOCK);
-        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)N};
-        epoll_ctl(ep, EPOLL_CTL_ADD, post_fd, &e);
+        lb_epoll(ep, EPOLL_CTL_ADD, post_fd, EPOLLIN, (uint32_t)N);
         for (int ev = 0; ev < events; ev++) {
             uint64_t base = 0;
             for (int i = 0; i < N; i++) {
@@ -472,13 +369,13 @@ int main(int argc, char **argv)
             ev_base = base;
             ev_got = 0;
             post_ack = -1;
-            double t1 = now_ms();
+            double t1 = lb_now_ms();
             ev_t0 = t1;
             if (write(post_fd, preq, (size_t)plen) != plen) {
                 perror("write");
                 return 1;
             }
-            while (now_ms() - t1 < 10000 && (ev_got < nlive || post_ack < 0))
+            while (lb_now_ms() - t1 < 10000 && (ev_got < nlive || post_ack < 0))
                 service(t1 + 10000);
             /* the event's id: the one most streams got (all of them, if nothing else was written)
              */
@@ -497,38 +394,32 @@ int main(int argc, char **argv)
                 } else if (ss[i].ev_id)
                     other++;
             }
-            qsort(lat, (size_t)k, sizeof *lat, cmpf);
+            lb_sortf(lat, (size_t)k);
             missing += nlive - got;
             printf("EVENT k=%d id=%llu got=%d live=%d other_id=%d p50_ms=%.1f p99_ms=%.1f "
                    "max_ms=%.1f ack_ms=%.2f\n",
-                   ev + 1, (unsigned long long)id, got, nlive, other, k ? lat[k / 2] : -1.0,
-                   k ? lat[(size_t)((double)k * 0.99) < (size_t)k ? (size_t)((double)k * 0.99)
-                                                                  : (size_t)k - 1]
-                     : -1.0,
-                   k ? lat[k - 1] : -1.0, post_ack);
+                   ev + 1, (unsigned long long)id, got, nlive, other, lb_pct(lat, (size_t)k, 50),
+                   lb_pct(lat, (size_t)k, 99), lb_pct(lat, (size_t)k, 100), post_ack);
             fflush(stdout);
             ev_t0 = 0;
             double until = t1 + gap;
-            while (now_ms() < until)
+            while (lb_now_ms() < until)
                 service(until);
         }
-        qsort(all, nall, sizeof *all, cmpf);
-        size_t i99 = (size_t)((double)nall * 0.99);
-        if (nall && i99 >= nall)
-            i99 = nall - 1;
+        lb_sortf(all, nall);
         printf(
             "FANOUT n=%d events=%d samples=%zu missing=%ld p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
-            N, events, nall, missing, nall ? all[nall / 2] : -1.0, nall ? all[i99] : -1.0,
-            nall ? all[nall - 1] : -1.0);
+            N, events, nall, missing, lb_pct(all, nall, 50), lb_pct(all, nall, 99),
+            lb_pct(all, nall, 100));
         fflush(stdout);
     }
-    double th = now_ms();
+    double th = lb_now_ms();
     int closed0 = nclosed_live;
     uint64_t hb0 = heartbeats;
-    while (now_ms() - th < hold && !(stopfile && access(stopfile, F_OK) == 0))
-        service(now_ms() + 50);
+    while (lb_now_ms() - th < hold && !(stopfile && access(stopfile, F_OK) == 0))
+        service(lb_now_ms() + 50);
     printf("HOLD live=%d closed_by_server=%d heartbeats=%llu ms=%.0f\n", nlive,
-           nclosed_live - closed0, (unsigned long long)(heartbeats - hb0), now_ms() - th);
+           nclosed_live - closed0, (unsigned long long)(heartbeats - hb0), lb_now_ms() - th);
     fflush(stdout);
     return 0;
 }

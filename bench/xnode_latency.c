@@ -23,49 +23,23 @@
  *                p99_ms= max_ms= svc_p50_ms= svc_p99_ms= ok_port<P>=...
  *         SUB port= expected= received= missing= send_p50_ms= send_p99_ms= send_max_ms=
  *             ack_p50_ms= ack_p99_ms= ack_max_ms= before_ack=      (one line per stream)
- * Build: cc -O2 xnode_latency.c -o xnode_latency -lm */
+ * Build: cc -O2 xnode_latency.c loadlib.c -o xnode_latency -lm */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "loadlib.h"
 
 #define MAXPORTS 8
 #define MAXSUB 8
 #define LINE_MAX_BYTES (1 << 16)
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmpf(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(float *v, size_t n, double p)
-{
-    if (!n)
-        return -1;
-    size_t i = (size_t)(p / 100.0 * (double)n);
-    if (i >= n)
-        i = n - 1;
-    return v[i];
-}
 
 /* ---------------------------------------------------------------- requests */
 struct rec {
@@ -112,26 +86,16 @@ static char *body_tpl;
 static size_t body_len, id_off = (size_t)-1;
 static uint64_t sent, ok, bad, errors;
 
-static int connect_to(int port, int nonblock_connect)
+static int connect_to(int port)
 {
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, addr, &dst.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM | (nonblock_connect ? SOCK_NONBLOCK : 0), 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    return fd;
+    struct sockaddr_in dst;
+    lb_addr(&dst, addr, port);
+    return lb_connect(&dst);
 }
 
 static void conn_open(struct conn *c, int ix)
 {
-    c->fd = connect_to(ports[c->port_ix], 0);
+    c->fd = connect_to(ports[c->port_ix]);
     c->rxlen = 0;
     if (c->fd < 0) {
         c->st = C_DEAD;
@@ -139,17 +103,12 @@ static void conn_open(struct conn *c, int ix)
         return;
     }
     c->st = C_IDLE;
-    struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)ix};
-    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
+    lb_epoll(ep, EPOLL_CTL_ADD, c->fd, EPOLLIN, (uint32_t)ix);
 }
 
 static void conn_kill(struct conn *c, int ix)
 {
-    if (c->fd >= 0) {
-        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
-    }
-    c->fd = -1;
+    lb_close(ep, &c->fd);
     c->st = C_DEAD;
     conn_open(c, ix); /* a fresh connection; stays dead if the server is gone */
 }
@@ -163,26 +122,21 @@ static void conn_flush(struct conn *c, int ix)
             continue;
         }
         if (w < 0 && errno == EAGAIN) {
-            struct epoll_event e = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)ix};
-            epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
+            lb_epoll(ep, EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLOUT, (uint32_t)ix);
             return;
         }
         errors++;
         conn_kill(c, ix);
         return;
     }
-    struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)ix};
-    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
+    lb_epoll(ep, EPOLL_CTL_MOD, c->fd, EPOLLIN, (uint32_t)ix);
 }
 
 static void conn_send(struct conn *c, int ix, double due)
 {
     struct rec *r = rec_new();
     uint64_t id = first_id + (nrecs - 1);
-    int hl = snprintf(c->out, 1024,
-                      "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n",
-                      path, addr, ports[c->port_ix], body_len);
+    int hl = lb_post_head(c->out, 1024, path, addr, ports[c->port_ix], body_len, "");
     memcpy(c->out + hl, body_tpl, body_len);
     if (id_off != (size_t)-1) {
         char d[16];
@@ -194,27 +148,9 @@ static void conn_send(struct conn *c, int ix, double due)
     c->rec = nrecs - 1;
     c->st = C_BUSY;
     r->due = due;
-    r->sent = now_ms();
+    r->sent = lb_now_ms();
     sent++;
     conn_flush(c, ix);
-}
-
-/* a complete answer in c->rx? returns its length (headers + body), 0 if not yet */
-static size_t answer_len(struct conn *c, int *status, const char **body, size_t *blen)
-{
-    c->rx[c->rxlen] = 0;
-    char *e = strstr(c->rx, "\r\n\r\n");
-    if (!e)
-        return 0;
-    size_t hl = (size_t)(e - c->rx) + 4;
-    char *cl = strcasestr(c->rx, "content-length:");
-    size_t n = (cl && cl < e) ? (size_t)atol(cl + 15) : 0;
-    if (c->rxlen < hl + n)
-        return 0;
-    *status = c->rxlen > 12 ? atoi(c->rx + 9) : 0;
-    *body = c->rx + hl;
-    *blen = n;
-    return hl + n;
 }
 
 static void conn_read(struct conn *c, int ix, double t)
@@ -230,12 +166,13 @@ static void conn_read(struct conn *c, int ix, double t)
         if (r < 0)
             return;
         c->rxlen += (size_t)r;
-        int status;
-        const char *b;
-        size_t bl, n;
-        while ((n = answer_len(c, &status, &b, &bl)) > 0) {
+        size_t hl, n;
+        while ((n = lb_answer_len(c->rx, c->rxlen, &hl)) > 0) {
             if (c->st == C_BUSY) {
                 struct rec *rc = &recs[c->rec];
+                int status = c->rxlen > 12 ? atoi(c->rx + 9) : 0;
+                const char *b = c->rx + hl;
+                size_t bl = n - hl;
                 if (status != 200 || (expect && (bl != strlen(expect) || memcmp(b, expect, bl))))
                     bad++;
                 else {
@@ -258,40 +195,44 @@ static void conn_read(struct conn *c, int ix, double t)
 
 /* ---------------------------------------------------------------- SSE streams */
 enum { S_HEADERS, S_LIVE, S_DEAD };
-enum { K_SIZE, K_EXT, K_DATA, K_CRLF };
 struct stream {
-    int fd, port, st, chunked, kst, welcomed, status;
-    uint32_t krem;
+    int fd, port, st, welcomed, status;
     char hdr[4096];
     size_t hlen;
-    char *line;
-    size_t llen;
-    int lover;
+    struct lb_body body;
     uint64_t received, foreign;
 };
 static struct stream subs[MAXSUB];
 static int nsubs, nwelcomed;
 
-static void sse_line(struct stream *s, int si, double t)
+/* what sse_line needs besides the line: its stream (and index) and the time of the read */
+struct line_ctx {
+    struct stream *s;
+    int si;
+    double t;
+};
+
+static void sse_line(void *ctx, const char *line, size_t len)
 {
-    if (s->lover)
-        return;
-    if (s->llen == 9 && !memcmp(s->line, ": welcome", 9)) {
+    struct stream *s = ((struct line_ctx *)ctx)->s;
+    int si = ((struct line_ctx *)ctx)->si;
+    double t = ((struct line_ctx *)ctx)->t;
+    if (len == 9 && !memcmp(line, ": welcome", 9)) {
         if (!s->welcomed++)
             nwelcomed++;
         return;
     }
-    if (s->llen < 5 || memcmp(s->line, "data:", 5))
+    if (len < 5 || memcmp(line, "data:", 5))
         return;
     /* the first "#" followed by exactly 10 digits */
-    for (size_t i = 5; i + 11 <= s->llen; i++) {
-        if (s->line[i] != '#')
+    for (size_t i = 5; i + 11 <= len; i++) {
+        if (line[i] != '#')
             continue;
         size_t j = i + 1;
         uint64_t v = 0;
-        while (j < s->llen && j < i + 12 && s->line[j] >= '0' && s->line[j] <= '9')
-            v = v * 10 + (uint64_t)(s->line[j++] - '0');
-        if (j - i - 1 != 10 || (j < s->llen && s->line[j] >= '0' && s->line[j] <= '9'))
+        while (j < len && j < i + 12 && line[j] >= '0' && line[j] <= '9')
+            v = v * 10 + (uint64_t)(line[j++] - '0');
+        if (j - i - 1 != 10 || (j < len && line[j] >= '0' && line[j] <= '9'))
             continue;
         if (v >= first_id % 10000000000ULL && v - first_id % 10000000000ULL < nrecs) {
             struct rec *r = &recs[v - first_id % 10000000000ULL];
@@ -306,87 +247,10 @@ static void sse_line(struct stream *s, int si, double t)
     }
 }
 
-static void sse_bytes(struct stream *s, int si, const char *b, size_t n, double t)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = b[i];
-        if (c == '\n') {
-            if (s->llen && s->line[s->llen - 1] == '\r')
-                s->llen--;
-            sse_line(s, si, t);
-            s->llen = 0;
-            s->lover = 0;
-        } else if (s->llen < LINE_MAX_BYTES) {
-            s->line[s->llen++] = c;
-        } else {
-            s->lover = 1;
-        }
-    }
-}
-
 static void sub_close(struct stream *s)
 {
-    if (s->fd >= 0) {
-        epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
-        close(s->fd);
-    }
-    s->fd = -1;
+    lb_close(ep, &s->fd);
     s->st = S_DEAD;
-}
-
-static void body_bytes(struct stream *s, int si, const char *b, size_t n, double t)
-{
-    if (!s->chunked) {
-        sse_bytes(s, si, b, n, t);
-        return;
-    }
-    size_t i = 0;
-    while (i < n && s->st == S_LIVE) {
-        char c = b[i];
-        switch (s->kst) {
-        case K_SIZE:
-            i++;
-            if (c >= '0' && c <= '9')
-                s->krem = s->krem * 16 + (uint32_t)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                s->krem = s->krem * 16 + (uint32_t)(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                s->krem = s->krem * 16 + (uint32_t)(c - 'A' + 10);
-            else if (c == '\n') {
-                if (s->krem == 0)
-                    sub_close(s); /* the last chunk: the server ended the stream */
-                else
-                    s->kst = K_DATA;
-            } else if (c != '\r')
-                s->kst = K_EXT;
-            break;
-        case K_EXT:
-            i++;
-            if (c == '\n') {
-                if (s->krem == 0)
-                    sub_close(s);
-                else
-                    s->kst = K_DATA;
-            }
-            break;
-        case K_DATA: {
-            size_t take = n - i < s->krem ? n - i : s->krem;
-            sse_bytes(s, si, b + i, take, t);
-            i += take;
-            s->krem -= (uint32_t)take;
-            if (!s->krem)
-                s->kst = K_CRLF;
-            break;
-        }
-        case K_CRLF:
-            i++;
-            if (c == '\n') {
-                s->kst = K_SIZE;
-                s->krem = 0;
-            }
-            break;
-        }
-    }
 }
 
 static void sub_read(struct stream *s, int si)
@@ -400,7 +264,7 @@ static void sub_read(struct stream *s, int si)
         }
         if (r < 0)
             return;
-        double t = now_ms(); /* the time of this read */
+        double t = lb_now_ms(); /* the time of this read */
         size_t i = 0;
         if (s->st == S_HEADERS) {
             while (i < (size_t)r && s->st == S_HEADERS) {
@@ -417,13 +281,16 @@ static void sub_read(struct stream *s, int si)
                         return;
                     }
                     char *te = strcasestr(s->hdr, "transfer-encoding:");
-                    s->chunked = te && strcasestr(te, "chunked") != NULL;
+                    s->body.chunked = te && strcasestr(te, "chunked") != NULL;
                     s->st = S_LIVE;
                 }
             }
         }
-        if (s->st == S_LIVE && i < (size_t)r)
-            body_bytes(s, si, buf + i, (size_t)r - i, t);
+        if (s->st == S_LIVE && i < (size_t)r) {
+            struct line_ctx lc = {s, si, t};
+            if (lb_body_feed(&s->body, buf + i, (size_t)r - i, sse_line, &lc))
+                sub_close(s); /* the last chunk: the server ended the stream */
+        }
         if (s->st == S_DEAD)
             return;
     }
@@ -448,7 +315,7 @@ static void service(int timeout_ms)
         if ((evs[j].events & EPOLLOUT) && c->st == C_BUSY)
             conn_flush(c, (int)idx);
         if (c->fd >= 0 && (evs[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-            conn_read(c, (int)idx, now_ms());
+            conn_read(c, (int)idx, lb_now_ms());
     }
 }
 
@@ -516,14 +383,8 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    FILE *f = fopen(bodyf, "rb");
-    if (!f) {
-        perror(bodyf);
+    if (!(body_tpl = lb_read_file(bodyf, (1 << 16) - 1, &body_len)))
         return 2;
-    }
-    body_tpl = malloc(1 << 16);
-    body_len = fread(body_tpl, 1, (1 << 16) - 1, f);
-    fclose(f);
     while (body_len && (body_tpl[body_len - 1] == '\n' || body_tpl[body_len - 1] == '\r'))
         body_len--;
     body_tpl[body_len] = 0;
@@ -543,28 +404,24 @@ int main(int argc, char **argv)
     for (int i = 0; i < nsubs; i++) {
         struct stream *s = &subs[i];
         s->port = sports[i];
-        s->line = malloc(LINE_MAX_BYTES);
-        s->fd = connect_to(s->port, 0);
+        s->body.line = malloc(LINE_MAX_BYTES);
+        s->body.cap = LINE_MAX_BYTES;
+        s->fd = connect_to(s->port);
         if (s->fd < 0) {
             fprintf(stderr, "xnode_latency: cannot connect to port %d\n", s->port);
             return 1;
         }
         char req[1024];
-        int n =
-            snprintf(req, sizeof req,
-                     "GET /api/v1/events HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n"
-                     "Authorization: Bearer %s\r\nCache-Control: no-cache\r\n\r\n",
-                     addr, s->port, token);
+        int n = lb_sse_get(req, sizeof req, "/api/v1/events", addr, s->port, token);
         if (write(s->fd, req, (size_t)n) != n) {
             perror("write");
             return 1;
         }
         s->st = S_HEADERS;
-        struct epoll_event e = {.events = EPOLLIN, .data.u32 = 1000000u + (uint32_t)i};
-        epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &e);
+        lb_epoll(ep, EPOLL_CTL_ADD, s->fd, EPOLLIN, 1000000u + (uint32_t)i);
     }
-    double tw = now_ms();
-    while (nwelcomed < nsubs && now_ms() - tw < 10000)
+    double tw = lb_now_ms();
+    while (nwelcomed < nsubs && lb_now_ms() - tw < 10000)
         service(20);
     if (nwelcomed < nsubs) {
         fprintf(stderr, "xnode_latency: %d of %d streams welcomed after 10 s\n", nwelcomed, nsubs);
@@ -577,11 +434,11 @@ int main(int argc, char **argv)
         cs[i].out = malloc(1024 + body_len);
         conn_open(&cs[i], i);
     }
-    double t0 = now_ms(), tend = t0 + secs * 1000;
+    double t0 = lb_now_ms(), tend = t0 + secs * 1000;
     uint64_t due_n = 0, unsent = 0;
     int next = 0;
     for (;;) {
-        double t = now_ms();
+        double t = lb_now_ms();
         if (t >= tend)
             break;
         if (rate > 0) {
@@ -602,27 +459,27 @@ int main(int argc, char **argv)
                 due_n++;
             }
             double nd = t0 + (double)due_n * 1000.0 / rate;
-            int to = (int)(nd - now_ms());
+            int to = (int)(nd - lb_now_ms());
             service(to < 0 ? 0 : (to > 20 ? 20 : to));
         } else {
             for (int i = 0; i < nconn; i++)
                 if (cs[i].st == C_IDLE)
-                    conn_send(&cs[i], i, now_ms());
+                    conn_send(&cs[i], i, lb_now_ms());
             service(20);
         }
     }
-    double tstop = now_ms();
+    double tstop = lb_now_ms();
     if (rate > 0) {
         uint64_t total_due = (uint64_t)(secs * rate);
         unsent = total_due > due_n ? total_due - due_n : 0;
     }
     /* the answers still on their way */
-    double tw2 = now_ms();
+    double tw2 = lb_now_ms();
     for (;;) {
         int busy = 0;
         for (int i = 0; i < nconn; i++)
             busy += cs[i].st == C_BUSY;
-        if (!busy || now_ms() - tw2 > 10000)
+        if (!busy || lb_now_ms() - tw2 > 10000)
             break;
         service(20);
     }
@@ -630,8 +487,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < nconn; i++)
         unanswered += cs[i].st == C_BUSY;
     /* the events still on their way */
-    double te = now_ms();
-    while (nsubs && now_ms() - te < wait_ms) {
+    double te = lb_now_ms();
+    while (nsubs && lb_now_ms() - te < wait_ms) {
         int missing = 0;
         for (size_t i = 0; i < nrecs && !missing; i++)
             for (int s = 0; s < nsubs; s++)
@@ -650,16 +507,16 @@ int main(int argc, char **argv)
             lat[nl] = (float)(recs[i].ack - (rate > 0 ? recs[i].due : recs[i].sent));
             svc[nl++] = (float)(recs[i].ack - recs[i].sent);
         }
-    qsort(lat, nl, sizeof *lat, cmpf);
-    qsort(svc, nl, sizeof *svc, cmpf);
+    lb_sortf(lat, nl);
+    lb_sortf(svc, nl);
     double el = (tstop - t0) / 1000.0;
     printf("RESULT sent=%llu ok=%llu bad=%llu errors=%llu unsent=%llu unanswered=%llu secs=%.2f "
            "rps=%.0f ok_rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f svc_p50_ms=%.2f "
            "svc_p99_ms=%.2f",
            (unsigned long long)sent, (unsigned long long)ok, (unsigned long long)bad,
            (unsigned long long)errors, (unsigned long long)unsent, (unsigned long long)unanswered,
-           el, (double)sent / el, (double)ok / el, pct(lat, nl, 50), pct(lat, nl, 90),
-           pct(lat, nl, 99), nl ? lat[nl - 1] : -1.0, pct(svc, nl, 50), pct(svc, nl, 99));
+           el, (double)sent / el, (double)ok / el, lb_pct(lat, nl, 50), lb_pct(lat, nl, 90),
+           lb_pct(lat, nl, 99), lb_pct(lat, nl, 100), lb_pct(svc, nl, 50), lb_pct(svc, nl, 99));
     for (int p = 0; p < nports; p++)
         printf(" ok_port%d=%llu", ports[p], (unsigned long long)ok_port[p]);
     printf("\n");
@@ -678,14 +535,14 @@ int main(int argc, char **argv)
                 before++;
             fa[na++] = a;
         }
-        qsort(lat, ns, sizeof *lat, cmpf);
-        qsort(fa, na, sizeof *fa, cmpf);
+        lb_sortf(lat, ns);
+        lb_sortf(fa, na);
         printf("SUB port=%d expected=%zu received=%zu missing=%zu foreign=%llu send_p50_ms=%.2f "
                "send_p99_ms=%.2f send_max_ms=%.2f ack_p50_ms=%.2f ack_p99_ms=%.2f ack_max_ms=%.2f "
                "before_ack=%zu live=%d\n",
                subs[s].port, exp, ns, exp - ns, (unsigned long long)subs[s].foreign,
-               pct(lat, ns, 50), pct(lat, ns, 99), ns ? lat[ns - 1] : -1.0, pct(fa, na, 50),
-               pct(fa, na, 99), na ? fa[na - 1] : -1.0, before, subs[s].st == S_LIVE);
+               lb_pct(lat, ns, 50), lb_pct(lat, ns, 99), lb_pct(lat, ns, 100), lb_pct(fa, na, 50),
+               lb_pct(fa, na, 99), lb_pct(fa, na, 100), before, subs[s].st == S_LIVE);
     }
     fflush(stdout);
     return 0;
