@@ -162,6 +162,11 @@ int adapt_adaptive(struct builder *b, json_t *p)
             return builder_fail(b, CARD_ERR_INVALID, "'content' must be an AdaptiveCard");
         json_t *card = json_deep_copy(content);
         sanitize(b, card, 0);
+        /* the card itself cannot go the way an element does: its own media addresses go */
+        if (unsafe_element(b, card)) {
+            json_object_del(card, "sources");
+            json_object_del(card, "poster");
+        }
         json_t *body = json_object_get(card, "body"), *actions = json_object_get(card, "actions");
         if (n == 1) { /* the card as sent: keep its own properties (msteams, version ...) */
             json_object_set(card, "body", json_is_array(body) ? body : b->body);

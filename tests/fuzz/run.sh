@@ -19,7 +19,7 @@ case "$cc" in *clang*) ;; *) cc=clang ;; esac
 
 flags="-g -O1 -std=gnu11 -fno-omit-frame-pointer -fsanitize=address,undefined
        -fno-sanitize-recover=undefined -D_FILE_OFFSET_BITS=64 -I$top/src"
-deps=$(pkg-config --cflags --libs libmicrohttpd jansson sqlite3 libsodium libcrypto libcurl libxml-2.0 libcmark-gfm)
+deps=$(pkg-config --cflags --libs libmicrohttpd jansson sqlite3 libsodium libcrypto libcurl libxml-2.0 libcmark-gfm libpq)
 
 mkdir -p "$build/obj" "$artifacts"
 
@@ -29,7 +29,7 @@ for src in $(cd "$top" && find src -name '*.c' ! -path src/cli/main.c | sort); d
     obj=$build/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')
     if [ ! -f "$obj" ] || [ "$top/$src" -nt "$obj" ] || [ -n "$(find "$top/src" -name '*.h' -newer "$obj" -o -name '*.def' -newer "$obj" | head -1)" ]; then
         # shellcheck disable=SC2086
-        $cc $flags -fsanitize=fuzzer-no-link $(pkg-config --cflags libmicrohttpd jansson sqlite3 libsodium libcrypto libcurl libxml-2.0 libcmark-gfm) \
+        $cc $flags -fsanitize=fuzzer-no-link $(pkg-config --cflags libmicrohttpd jansson sqlite3 libsodium libcrypto libcurl libxml-2.0 libcmark-gfm libpq) \
             -c "$top/$src" -o "$obj"
     fi
     objs="$objs $obj"

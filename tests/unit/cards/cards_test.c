@@ -379,6 +379,33 @@ static void convert(const char *payload, enum card_dialect forced, struct card *
     json_decref(p);
 }
 
+/* Media addresses on the card's own object are checked like an element's (found by
+ * fuzz_card_adaptive: a root-level "sources" kept a javascript: URL in the stored card). */
+static void root_media_addresses(void **state)
+{
+    (void)state;
+    struct card c;
+    convert("{\"type\":\"message\",\"attachments\":[{\"contentType\":"
+            "\"application/vnd.microsoft.card.adaptive\",\"content\":{\"type\":\"AdaptiveCard\","
+            "\"sources\":[{\"url\":\"javascript:fetch(1)\"}],\"poster\":\"javascript:x\","
+            "\"body\":[{\"type\":\"TextBlock\",\"text\":\"hi\"}]}}]}",
+            CARD_AUTO, &c);
+    char *dump = json_dumps(c.json, JSON_COMPACT);
+    assert_null(strstr(dump, "javascript"));
+    assert_non_null(strstr(dump, "\"hi\""));
+    free(dump);
+    card_release(&c);
+    convert("{\"type\":\"message\",\"attachments\":[{\"contentType\":"
+            "\"application/vnd.microsoft.card.adaptive\",\"content\":{\"type\":\"AdaptiveCard\","
+            "\"sources\":[{\"url\":\"https://media.example.org/a.mp4\"}],"
+            "\"body\":[{\"type\":\"TextBlock\",\"text\":\"hi\"}]}}]}",
+            CARD_AUTO, &c);
+    dump = json_dumps(c.json, JSON_COMPACT);
+    assert_non_null(strstr(dump, "https://media.example.org/a.mp4")); /* a good one stays */
+    free(dump);
+    card_release(&c);
+}
+
 static json_t *sender_of(struct card *c)
 {
     return json_object_get(json_object_get(c->json, "envelope"), "sender");
@@ -680,6 +707,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(mrkdwn_unmatched_backticks),
         cmocka_unit_test(render_hand_built_card),
         cmocka_unit_test(render_deep_nesting),
+        cmocka_unit_test(root_media_addresses),
         cmocka_unit_test(set_sender_plain),
         cmocka_unit_test(set_sender_keeps_override),
         cmocka_unit_test(hidden_schemes_in_markdown_links),
