@@ -99,6 +99,9 @@ static size_t commit_batch(struct store *st, struct store_write *batch)
         goto fail;
     }
     st->next_seq = last + 1;
+    /* a write alone in its batch needs no savepoint: when it fails the whole transaction goes
+     * (on PostgreSQL each statement is a round trip; at low load most batches are one write) */
+    bool alone = !batch->next;
     for (struct store_write *w = batch; w; w = w->next) {
         int64_t seq_before = st->next_seq;
         w->events = NULL;
@@ -106,17 +109,27 @@ static size_t commit_batch(struct store *st, struct store_write *batch)
         w->result = NULL;
         w->replay_body = NULL;
         w->replayed = false;
-        if (exec_stmt(st, SQL_SAVEPOINT)) {
+        if (!alone && exec_stmt(st, SQL_SAVEPOINT)) {
             w->rc = -ERR_INTERNAL;
             continue;
         }
         w->rc = store_apply(st, w);
+        if (w->rc && alone) {
+            if (w->rc == -ERR_DB_UNAVAILABLE || w->rc == -ERR_STORAGE_FULL) {
+                err = w->rc; /* the database's trouble, not the write's: as a failed commit */
+                goto fail;
+            }
+            write_reset_results(w);
+            exec_stmt(st, SQL_ROLLBACK);
+            return 0;
+        }
         if (w->rc) {
             exec_stmt(st, SQL_ROLLBACK_TO);
             write_reset_results(w);
             st->next_seq = seq_before;
         }
-        exec_stmt(st, SQL_RELEASE);
+        if (!alone)
+            exec_stmt(st, SQL_RELEASE);
         n++;
     }
     if (st->next_seq != last + 1) {
