@@ -86,9 +86,8 @@ static int add_event_text(struct store *st, struct store_write *w, const char *k
 }
 
 /* Runs an INSERT ... RETURNING id. */
-static int insert_id(struct store *st, struct db_stmt *s, int64_t *id)
+static int insert_id(struct db_stmt *s, int64_t *id)
 {
-    (void)st;
     int rc = db_int64_of(s, id);
     return rc == -ERR_NOT_FOUND ? -ERR_INTERNAL : rc;
 }
@@ -100,7 +99,7 @@ static int op_user_create(struct store *st, struct store_write *w, int64_t now)
     db_bind_text(s, 2, w->secret);
     db_bind_int64(s, 3, w->flag);
     db_bind_int64(s, 4, now);
-    return insert_id(st, s, &w->id);
+    return insert_id(s, &w->id);
 }
 
 static int op_token_create(struct store *st, struct store_write *w, int64_t now)
@@ -110,7 +109,7 @@ static int op_token_create(struct store *st, struct store_write *w, int64_t now)
     db_bind_text(s, 2, w->secret);
     db_bind_text(s, 3, w->name);
     db_bind_int64(s, 4, now);
-    return insert_id(st, s, &w->id);
+    return insert_id(s, &w->id);
 }
 
 static int op_session_create(struct store *st, struct store_write *w, int64_t now)
@@ -120,7 +119,7 @@ static int op_session_create(struct store *st, struct store_write *w, int64_t no
     db_bind_text(s, 2, w->secret);
     db_bind_int64(s, 3, now);
     db_bind_int64(s, 4, w->expires);
-    return insert_id(st, s, &w->id);
+    return insert_id(s, &w->id);
 }
 
 static int op_session_delete(struct store *st, struct store_write *w)
@@ -138,7 +137,7 @@ static int channel_insert(struct store *st, struct store_write *w, int64_t team,
     db_bind_int64(s, 1, team);
     db_bind_text(s, 2, name);
     db_bind_int64(s, 3, now);
-    int rc = insert_id(st, s, &id);
+    int rc = insert_id(s, &id);
     if (rc)
         return rc;
     json_t *channel = read_back(st, SQL_CHANNEL_GET, id, 0, row_channel);
@@ -156,7 +155,7 @@ static int op_team_create(struct store *st, struct store_write *w, int64_t now)
     db_bind_text(s, 1, w->name);
     db_bind_int64(s, 2, now);
     db_bind_int64(s, 3, w->actor);
-    int rc = insert_id(st, s, &team);
+    int rc = insert_id(s, &team);
     if (rc)
         return rc;
     s = db_stmt(st->writer, SQL_MEMBER_INSERT);
@@ -384,7 +383,7 @@ static int op_connector_create(struct store *st, struct store_write *w, int64_t 
     db_bind_int64(s, 8, now);
     if (w->sealed)
         db_bind_text(s, 9, w->sealed);
-    if ((rc = insert_id(st, s, &w->id)))
+    if ((rc = insert_id(s, &w->id)))
         return rc;
     w->connector_id = w->id;
     return connector_changed(st, w, w->id, team, "connector.created", now);
@@ -563,7 +562,7 @@ static int delivery_insert(struct store *st, struct store_write *w, int64_t mess
         db_bind_text(s, 8, w->body);
     db_bind_text(s, 9, w->outcome ? w->outcome : message ? "posted" : "refused");
     int64_t id;
-    int rc = insert_id(st, s, &id);
+    int rc = insert_id(s, &id);
     if (rc || id % 32)
         return rc; /* prune now and then: up to 31 more than kept, the list shows 200 */
     s = db_stmt(st->writer, SQL_DELIVERY_PRUNE);

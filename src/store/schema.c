@@ -207,7 +207,7 @@ static const struct {
 };
 
 /* Migration v (from 1) in the backend's dialect; caller frees. */
-char *store_migration_text(enum db_backend backend, int v)
+static char *migration_text(enum db_backend backend, int v)
 {
     struct buf b;
     buf_init(&b, SIZE_MAX / 2);
@@ -282,7 +282,7 @@ int store_migrate(struct db *db, bool apply, char *errmsg, size_t errlen)
                      v);
         else
             snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v);
-        char *text = store_migration_text(db_backend(db), v);
+        char *text = migration_text(db_backend(db), v);
         bool ok = !db_exec(db, pg ? "BEGIN" : "BEGIN IMMEDIATE") && !db_exec(db, text) &&
                   !db_exec(db, bump);
         free(text);

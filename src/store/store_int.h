@@ -74,7 +74,5 @@ int store_apply(struct store *st, struct store_write *w);
 /* Checks the schema version and, when apply, applies the migrations it lacks; 0 or -1 with
  * errmsg. Refuses a schema newer than this binary knows (and, without apply, an older one). */
 int store_migrate(struct db *db, bool apply, char *errmsg, size_t errlen);
-/* The text of migration v (from 1) in a dialect (caller frees). */
-char *store_migration_text(enum db_backend backend, int v);
 
 #endif

@@ -10,64 +10,35 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from hooks import create_connector, post_hook, team_with_channel
-from sbhelpers import ALL_USERS, ADMIN_USER, Server, password, run_admin
+from sbhelpers import (PG_URI, Server, _psql_binary, bind_database, database_of, pg_databases,
+                       release_database)
 
-PG = os.environ.get("SB_TEST_PG")
-pytestmark = pytest.mark.skipif(not PG, reason="needs SB_TEST_PG (a PostgreSQL cluster; make test starts one)")
+pytestmark = pytest.mark.skipif(not PG_URI, reason="needs SB_TEST_PG (a PostgreSQL cluster; make test starts one)")
 
 
-def _psql(sql, uri=None):
-    r = subprocess.run(["psql", uri or PG, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+def _psql(sql, uri):
+    r = subprocess.run([_psql_binary(), uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, f"psql {sql!r}: {r.stderr}"
     return r.stdout.strip()
 
 
-def _db_uri(name):
-    p = urlsplit(PG)
-    return urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """A database with the standard users and their tokens (argon2 is slow: made once), and the
-    data directory that goes with it (secret.key)."""
-    name = "sbt_mnt_" + uuid.uuid4().hex[:12]
-    _psql(f"CREATE DATABASE {name}")
-    uri, data = _db_uri(name), tmp_path_factory.mktemp("mn") / "data"
-    tokens = {}
-    for user in ALL_USERS:
-        args = ["--database", uri, "create-user", user, "--password-stdin"]
-        if user == ADMIN_USER:
-            args.insert(4, "--admin")
-        r = run_admin(data, *args, stdin=password(user) + "\n")
-        assert r.returncode == 0, r.stderr
-        r = run_admin(data, "--database", uri, "create-token", user)
-        assert r.returncode == 0, r.stderr
-        tokens[user] = r.stdout.strip()
-    yield name, data, tokens
-    _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 class Cluster:
-    """A fresh database cloned from the template, and nodes serving it from one data directory
-    (so they share secret.key)."""
+    """A clone of the session's template database (the standard users and their tokens), and
+    nodes serving it from one data directory (so they share secret.key)."""
 
     def __init__(self, tmp_path, template, extra_args=()):
-        tname, tdata, self.tokens = template
-        self.name = "sbt_mn_" + uuid.uuid4().hex[:12]
-        _psql(f"CREATE DATABASE {self.name} TEMPLATE {tname}")
-        self.uri = _db_uri(self.name)
+        self.tokens = template.tokens
         self.data = tmp_path / "data"
-        shutil.copytree(tdata, self.data)
+        shutil.copytree(template.path, self.data)
+        bind_database(self.data, pg_databases().clone())
+        self.uri = database_of(self.data)
         self.tmp = tmp_path
-        self.extra = ["--database", self.uri, *extra_args]
+        self.extra = list(extra_args)
         self.nodes = []
 
     def node(self, name):
@@ -83,7 +54,7 @@ class Cluster:
                 srv.stop()
             except AssertionError as e:
                 errors.append(str(e))
-        _psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        release_database(self.data)
         assert not errors, errors
 
 
